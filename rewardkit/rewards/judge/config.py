@@ -1,0 +1,71 @@
+"""Parameters of the ``judge`` reward (validated by `rewardkit.params.build_params`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from ...params import param
+from .cache import DEFAULT_PATH
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class JudgeParams:
+    backend: Literal["openai", "transformers"] = param(
+        "openai", "'openai': any OpenAI-compatible chat-completions server; 'transformers': a local model"
+    )
+    base_url: str = param("http://127.0.0.1:8000/v1", "server URL up to /v1 (backend 'openai')")
+    model: str = param(
+        "", "model name the server serves, or a local model directory (backend 'transformers')"
+    )
+    api_key_env: str | None = param(
+        None, "NAME of the environment variable holding the API key (never the key itself); null: no key"
+    )
+    template: str = param(
+        "rubric", "built-in 'rubric' (0..scale) or 'yes_no', or the path of a template file"
+    )
+    verdict: Literal["auto", "score", "yes_no"] = param(
+        "auto", "verdict format to parse; 'auto' follows the template (files default to 'score')"
+    )
+    scale: int = param(10, "the judge scores 0..scale; scores are divided by it", ge=1, le=1000)
+    timeout_s: float = param(60.0, "limit on one request, seconds", gt=0)
+    max_retries: int = param(4, "retries on 429, 5xx, timeouts and connection errors", ge=0, le=20)
+    backoff_s: float = param(0.5, "first backoff delay, doubled each retry, with jitter", ge=0)
+    max_backoff_s: float = param(30.0, "cap on one delay; a longer Retry-After gives up", ge=0)
+    concurrency: int = param(8, "requests in flight at once", ge=1, le=1024)
+    breaker_failures: int = param(
+        8,
+        "connection failures in a row (no success between) after which the rest of a batch fails fast",
+        ge=1,
+    )
+    max_error_rate: float = param(
+        0.5, "raise ErrorBudgetExceeded when more than this fraction of a batch fails; 1.0 never", ge=0, le=1
+    )
+    error_budget_min_samples: int = param(4, "batches smaller than this never raise", ge=1)
+    temperature: float = param(0.0, "sampling temperature of the judge", ge=0)
+    max_tokens: int = param(512, "most tokens the judge may write", ge=1)
+    cache_path: str | None = param(DEFAULT_PATH, "sqlite verdict cache; null disables it")
+    logprobs: bool = param(
+        False, "backend 'transformers': score by expected value over the score tokens' probabilities"
+    )
+    min_score_mass: float = param(
+        0.05, "logprobs: below this total probability on score tokens the verdict is an error", ge=0, le=1
+    )
+    device: str = param("cpu", "backend 'transformers': torch device, e.g. 'cuda:0'")
+
+    def __post_init__(self) -> None:
+        if self.api_key_env is not None and not _ENV_NAME.fullmatch(self.api_key_env):
+            # The value is not echoed: a user who pasted the key itself here must not see it in logs.
+            raise ValueError(
+                "api_key_env must be the name of an environment variable such as OPENAI_API_KEY, "
+                "not the key itself; export the key and give its variable's name"
+            )
+        if self.backend == "openai" and not self.base_url.startswith(("http://", "https://")):
+            raise ValueError(f"base_url {self.base_url!r} must start with http:// or https://")
+        if self.logprobs and self.backend != "transformers":
+            raise ValueError("logprobs scoring needs backend 'transformers' (chat servers give no prefill)")
+        if self.logprobs and self.verdict == "yes_no":
+            raise ValueError("logprobs scoring reads a 0..scale score; use verdict 'score' or 'auto'")
