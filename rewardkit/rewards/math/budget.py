@@ -1,0 +1,117 @@
+"""A time budget for sympy work: a persistent helper process per process, killed and replaced on overrun.
+
+sympy and math-verify's parser are pure Python and may hold the GIL for minutes (``10^{10^{10^{10}}}``),
+so neither a thread nor ``signal.alarm`` (main thread only) can bound them. The helper is started once
+per process on first use (the fast path never starts it), answers one JSON line per request, and is
+killed when a request overruns; a replacement is started at once so its imports overlap other work.
+Works the same from the main thread, worker threads, asyncio tasks and pool processes (a forked child
+never reuses its parent's helper).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+#: Starting the helper imports sympy and math-verify; that is not charged to any one answer.
+STARTUP_S = 120.0
+
+
+class HelperError(RuntimeError):
+    """The helper process could not be started or answered garbage (an infrastructure fault)."""
+
+
+class BudgetExceeded(Exception):
+    """A request ran past its budget; the helper was killed."""
+
+
+class _Helper:
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.lock = threading.Lock()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.ready = False
+        self.buffer = b""
+
+    def _start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "rewardkit.rewards.math.helper"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
+        self.ready, self.buffer = False, b""
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def _readline(self, deadline: float) -> bytes | None:
+        assert self.proc is not None and self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise HelperError("the math helper process exited unexpectedly")
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line
+
+    def _ensure_ready(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            self._start()
+        if not self.ready:
+            if self._readline(time.monotonic() + STARTUP_S) != b"ready":
+                self.kill()
+                raise HelperError(f"the math helper did not start within {STARTUP_S:.0f} s ({sys.executable})")
+            self.ready = True
+
+    def call(self, request: dict[str, Any], budget_s: float) -> dict[str, Any]:
+        with self.lock:
+            self._ensure_ready()
+            assert self.proc is not None and self.proc.stdin is not None
+            self.proc.stdin.write(json.dumps(request).encode() + b"\n")
+            self.proc.stdin.flush()
+            line = self._readline(time.monotonic() + budget_s)
+            if line is None:
+                self.kill()
+                self._start()  # the replacement imports while the caller moves on
+                raise BudgetExceeded(f"symbolic comparison ran past its {budget_s:g} s budget")
+            reply: dict[str, Any] = json.loads(line)
+            return reply
+
+
+_helper: _Helper | None = None
+_guard = threading.Lock()
+
+
+def call(request: dict[str, Any], budget_s: float) -> dict[str, Any]:
+    """Send one request to this process's helper; raise `BudgetExceeded` past ``budget_s`` seconds."""
+    global _helper
+    with _guard:
+        if _helper is None or _helper.pid != os.getpid():
+            _helper = _Helper()  # after fork, the parent's helper (and its pipes) stay the parent's
+        helper = _helper
+    return helper.call(request, budget_s)
+
+
+def shutdown() -> None:
+    """Stop this process's helper (also run at exit)."""
+    if _helper is not None and _helper.pid == os.getpid():
+        _helper.kill()
+
+
+atexit.register(shutdown)

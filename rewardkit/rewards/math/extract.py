@@ -1,0 +1,176 @@
+"""Finding the final answer in a completion, in a documented order of precedence.
+
+1. The answer section: text after the last ``</think>`` when there is any (reasoning never counts then).
+2. The last ``<answer>...</answer>`` block; what follows applies inside it.
+3. The last ``\\boxed{}`` / ``\\fbox{}`` (unless an answer phrase of step 4 follows it); boxes separated only by short connecting text ("and", commas,
+   ``\\quad``) are read together as one multi-part answer (a set).
+4. "final answer is ...", "the answer is ...", "answer: ..." (and a few other languages), GSM8K ``#### N``.
+5. The last display or inline math span (``$$..$$``, ``\\[..\\]``, ``\\(..\\)``, ``$..$``).
+6. The whole text when it is short and reads as a bare answer (no sentence of prose).
+7. The last number (integer, decimal, fraction, percent), unless ``number_fallback`` is off.
+
+Multiple-choice golds use `extract_choice` instead: a letter after an answer phrase, a leading letter,
+else the last letter not negated ("not A", "can't be B").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_THINK_END = re.compile(r"</think>", re.I)
+_ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.S | re.I)
+_BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_ANCHOR = re.compile(
+    r"(?:final answer(?: is)?|the answer is|answer is|answer\s*:|réponse\s*(?:est|:)|答案\s*[:：是为]"
+    r"|ответ\s*:|respuesta\s*(?:es|:)|antwort\s*:)\s*[:：]?",
+    re.I,
+)
+_GSM8K = re.compile(r"####\s*([^\n]+)")
+_MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|(?<![\\$])\$((?:[^$\n\\]|\\.)+?)\$", re.S)
+_NUMBER = re.compile(
+    r"(?<![A-Za-z])(?:-?\\frac\s*\{-?\d+\}\s*\{\d+\}|-?\d+(?:[,.]\d+)*\s*/\s*\d+|-?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?"
+    r"|-?\d+(?:[.,]\d+)?%?|-?\.\d+%?)"
+)
+_SENTENCE_END = re.compile(r"(?:\.\s|\n\n|。|I hope|<\|)")
+_PROSE_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{4,}(?![a-zA-Z{])|[^\x00-\x7f]{2,}")
+
+
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    """What was taken from a text: the answer (None when nothing), where from, how to wrap it for parsers."""
+
+    answer: str | None
+    source: str
+    parts: tuple[str, ...] = ()
+
+
+def answer_section(text: str) -> str:
+    """The text after the last ``</think>``, if that is not empty; otherwise the whole text."""
+    pieces = _THINK_END.split(text)
+    if len(pieces) > 1 and pieces[-1].strip():
+        return pieces[-1]
+    return text
+
+
+def boxed_contents(text: str) -> list[tuple[int, int, str]]:
+    """Every ``\\boxed{...}`` with balanced braces, as (start, end, content); unclosed boxes are skipped."""
+    out = []
+    for m in _BOX.finditer(text):
+        depth, i = 1, m.end()
+        while i < len(text) and depth:
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        if depth == 0:
+            out.append((m.start(), i, text[m.end() : i - 1]))
+    return out
+
+
+def last_boxed_group(text: str) -> tuple[str, ...]:
+    """The last box, with the boxes before it joined when only short connecting text lies between."""
+    boxes = boxed_contents(text)
+    if not boxes:
+        return ()
+    group = [boxes[-1]]
+    for box in reversed(boxes[:-1]):
+        gap = text[box[1] : group[0][0]]
+        words = re.findall(r"[^\W\d_]+", re.sub(r"\\[a-zA-Z]+", " ", gap))
+        if len(gap) > 60 or len(words) > 4:
+            break
+        group.insert(0, box)
+    return tuple(g[2].strip() for g in group)
+
+
+def _anchored(text: str, after: int = 0) -> str | None:
+    matches = [m for m in _ANCHOR.finditer(text) if m.start() >= after]
+    if not matches:
+        return None
+    rest = text[matches[-1].end() :]
+    end = _SENTENCE_END.search(rest)
+    snippet = (rest[: end.start()] if end else rest).strip()
+    return snippet or None
+
+
+def _inner(snippet: str) -> str:
+    """Inside an anchored phrase: what follows its last " is ", then a math span, else the first number.
+
+    "The volume of $ABCD$ is 120" -> 120; "aura encore 220 $ à payer d'ici 12 mois" -> 220.
+    """
+    tail = re.split(r"\s(?:is|are|equals|est|ist)\s", snippet)[-1].strip()
+    spans = [next(g for g in m.groups() if g is not None) for m in _MATH_SPAN.finditer(tail)]
+    if spans:
+        return spans[-1]
+    if is_bare(tail):
+        return tail
+    first = _NUMBER.search(tail)
+    return first.group(0) if first else tail
+
+
+def is_bare(text: str) -> bool:
+    """Short text without prose, such as ``x^2+2x+1`` or ``\\frac{4}{23}``: read whole."""
+    plain = re.sub(r"\\(?:begin|end)\{[a-z*]+\}|\\[a-zA-Z]+", " ", text)
+    return len(text) <= 200 and not _PROSE_WORD.search(plain)
+
+
+def last_number(text: str) -> str | None:
+    found = _NUMBER.findall(text)
+    return found[-1].strip() if found else None
+
+
+def extract_answer(text: str, number_fallback: bool = True) -> Extracted:
+    """The final answer of a completion following the module's precedence list."""
+    section = answer_section(text)
+    tags = _ANSWER_TAG.findall(section)
+    if tags and tags[-1].strip():
+        inner = extract_answer(tags[-1], number_fallback)
+        return Extracted(inner.answer, "answer tag/" + inner.source, inner.parts)
+    boxes = last_boxed_group(section)
+    later = _anchored(section, after=section.rfind("\\boxed") + 1) if boxes else None
+    if boxes and later is None:
+        return Extracted(boxes[-1] if len(boxes) == 1 else ", ".join(boxes), "boxed", boxes)
+    gsm = _GSM8K.findall(section)
+    if gsm:
+        return Extracted(gsm[-1].strip(), "####")
+    snippet = _anchored(section)
+    if snippet:
+        return Extracted(_inner(snippet), "answer phrase")
+    spans = [next(g for g in m.groups() if g is not None) for m in _MATH_SPAN.finditer(section)]
+    if spans and spans[-1].strip():
+        return Extracted(spans[-1].strip(), "math span")
+    if section.strip() and is_bare(section.strip()):
+        return Extracted(section.strip(), "whole text")
+    if number_fallback:
+        number = last_number(section)
+        if number:
+            return Extracted(number, "last number")
+    return Extracted(None, "no answer found")
+
+
+_LETTER = r"(?<![A-Za-z\\])\(?([A-J])\)?(?![A-Za-z])"
+_NEGATED = re.compile(r"(?:not|non|n't be|n't|ne|pas|不是|非)\s*(?:\w+\s+)?$", re.I)
+
+
+def choice_letter(text: str) -> str | None:
+    """A multiple-choice gold such as ``C``, ``(C) Cecile``, ``\\text{(C)}``, "... the answer is\\n(C)"."""
+    s = re.sub(r"\\(?:text|textbf|mathrm|mathbf)\s*\{([^{}]*)\}", r"\1", text).strip().strip("$").strip()
+    snippet = _anchored(s.replace("\n", " ")) if _ANCHOR.search(s) else None
+    m = re.match(r"^\s*" + _LETTER + r"(?:\s|[.)。:]|$)", snippet or s)
+    return m.group(1) if m else None
+
+
+def extract_choice(text: str) -> str | None:
+    """The chosen letter in a completion, for a multiple-choice gold."""
+    section = answer_section(text)
+    boxes = last_boxed_group(section)
+    if boxes:
+        return choice_letter(boxes[-1])
+    snippet = _anchored(section)
+    if snippet:
+        first = re.search(_LETTER, snippet)
+        if first:
+            return first.group(1)
+    lead = re.match(r"^\s*" + _LETTER + r"(?:\s|[.)。,:]|$|(?=[^\x00-\x7f]))", section)
+    if lead:
+        return lead.group(1)
+    letters = [m for m in re.finditer(_LETTER, section) if not _NEGATED.search(section[: m.start()])]
+    return letters[-1].group(1) if letters else None

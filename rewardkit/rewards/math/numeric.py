@@ -1,0 +1,158 @@
+"""The fast path: plain numbers compared exactly with `fractions.Fraction`, no sympy, no ANTLR.
+
+Covers integers with thousands separators, decimals (also ``.5`` and decimal commas such as ``2,74``),
+scientific notation, ``a/b`` and ``\\frac{a}{b}``, mixed numbers (``1\\frac{1}{2}``, ``4 4/9``),
+percentages, currency signs, degrees and trailing units. Anything else returns None and goes to the
+symbolic path.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .normalize import clean, strip_degrees
+
+#: Exponents beyond this are left to the symbolic path's budget rather than built as huge integers.
+MAX_EXPONENT = 100_000
+
+_INT = r"\d{1,3}(?:,\d{3})+|\d+"
+_DEC = rf"(?:{_INT})\.\d*|\.\d+|{_INT}"
+_EXP = r"(?:[eE]([+-]?\d+)|\s*(?:\\times|\\cdot|\*|×)\s*10\s*\^\s*\{?\s*([+-]?\d+)\s*\}?)"
+_NUMBER = re.compile(rf"^({_DEC}){_EXP}?$")
+_DECIMAL_COMMA = re.compile(r"^(0,\d+|\d+,\d{2}|\d{4,},\d+)$")
+_FRAC = re.compile(r"^\\frac\s*(?:\{\s*([^{}]+?)\s*\}|(\d))\s*(?:\{\s*([^{}]+?)\s*\}|(\d))$")
+_SLASH = re.compile(r"^([^/\s]+)\s*/\s*([^/\s]+)$")
+_MIXED = re.compile(r"^(\d+)(?:\s+(\d+\s*/\s*\d+)|\s*(\\frac.*))$")
+_PERCENT = re.compile(r"\s*(?:\\?%|\\percent|percentage|percent|pct)$")
+_CURRENCY = re.compile(r"^(?:\$|€|£|¥|US\$|USD\s)\s*|\s*(?:\$|€|£|¥|dollars?|euros?|yuan|USD)$")
+_UNIT_TAIL = re.compile(r"^(.*?\d)\s*(?:\\(?:text|mbox|textnormal|textbf|mathrm)\s*\{[^{}]*\}|[^\W\d_]{2,})(?:\^\{?\d\}?|²|³)?$")
+_FUNCTION_WORDS = frozenset({"sin", "cos", "tan", "log", "ln", "exp", "pi", "sqrt", "frac", "cot", "sec", "csc"})
+
+
+@dataclass(frozen=True, slots=True)
+class Num:
+    """An exact number, with how it was written: ``decimals`` is None unless it was a decimal literal."""
+
+    value: Fraction
+    decimals: int | None = None
+    percent: bool = False
+
+    def show(self) -> str:
+        if max(abs(self.value.numerator), self.value.denominator).bit_length() > 3000:
+            return f"a number of about 10^{_magnitude(self.value)}"
+        text = str(self.value) if self.decimals is None else f"{float(self.value):.{self.decimals}f}"
+        return text + ("%" if self.percent else "")
+
+
+def _magnitude(x: Fraction) -> int:
+    return int(abs(x).numerator.bit_length() * 0.30103) - int(x.denominator.bit_length() * 0.30103)
+
+
+def parse_number(answer: str) -> Num | None:
+    """The answer as an exact number, or None when it is not a plain number."""
+    s = strip_degrees(clean(answer))
+    percent = bool(_PERCENT.search(s))
+    s = _PERCENT.sub("", s).strip()
+    for _ in range(2):
+        s = _CURRENCY.sub("", s).strip()
+        unit = _UNIT_TAIL.match(s)
+        if unit and unit.group(0)[len(unit.group(1)) :].strip().lower() not in _FUNCTION_WORDS:
+            s = unit.group(1).strip()
+    num = _signed(_unbrace(s))
+    return None if num is None else Num(num.value, num.decimals, percent)
+
+
+def _unbrace(s: str) -> str:
+    while s.startswith("{") and s.endswith("}") and "{" not in s[1:-1] and "}" not in s[1:-1]:
+        s = s[1:-1].strip()
+    return s
+
+
+def _signed(s: str) -> Num | None:
+    sign = 1
+    while s[:1] in "+-" and s:
+        sign, s = (-sign if s[0] == "-" else sign), s[1:].strip()
+    num = _mixed(s) or _fraction(s) or _plain(s)
+    return None if num is None else Num(sign * num.value, num.decimals)
+
+
+def _plain(s: str) -> Num | None:
+    if _DECIMAL_COMMA.match(s):
+        s = s.replace(",", ".")
+    s = re.sub(r"(?<=\d) (?=\d{3}(?!\d))", "", s)  # "1 000"
+    m = _NUMBER.match(s)
+    if not m:
+        return None
+    mantissa, exp = m.group(1).replace(",", ""), m.group(2) or m.group(3)
+    power = int(exp) if exp else 0
+    if abs(power) > MAX_EXPONENT:
+        return None
+    value = Fraction(mantissa) * Fraction(10) ** power
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa and not exp else None
+    return Num(value, decimals)
+
+
+def _fraction(s: str) -> Num | None:
+    m = _FRAC.match(s)
+    if m:
+        top, bottom = m.group(1) or m.group(2), m.group(3) or m.group(4)
+    else:
+        m = _SLASH.match(s)
+        if not m:
+            return None
+        top, bottom = m.group(1), m.group(2)
+    a, b = _signed(_unbrace(top)), _signed(_unbrace(bottom))
+    if a is None or b is None or b.value == 0:
+        return None
+    return Num(a.value / b.value)
+
+
+def _mixed(s: str) -> Num | None:
+    m = _MIXED.match(s)
+    if not m:
+        return None
+    part = _fraction(m.group(2) or m.group(3))
+    if part is None or not 0 < part.value < 1:
+        return None
+    return Num(int(m.group(1)) + part.value)
+
+
+def _rounds_to(exact: Fraction, literal: Num) -> bool:
+    """True when ``literal`` is ``exact`` rounded half-up to the literal's decimal places (>= 2 of them)."""
+    if literal.decimals is None or literal.decimals < 2:
+        return False
+    scale = 10**literal.decimals
+    scaled = abs(exact) * scale
+    rounded = Fraction(int(scaled + Fraction(1, 2)), scale) * (1 if exact >= 0 else -1)
+    return rounded == literal.value
+
+
+def _terminates(x: Fraction) -> bool:
+    d = x.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    return d == 1
+
+
+def numbers_equal(gold: Num, pred: Num) -> bool:
+    """Exact equality, with percent read either way and rounded decimals allowed only where honest.
+
+    A decimal may stand for a non-terminating fraction it rounds (``0.33`` for 1/3), and an exact answer
+    for a rounded decimal gold (``\\sqrt{17}`` for ``4.1231``); a terminating value must match exactly.
+    """
+    candidates = [(gold.value, pred.value)]
+    if gold.percent != pred.percent:
+        pct, other = (gold, pred) if gold.percent else (pred, gold)
+        candidates.append((pct.value / 100, other.value) if pct is gold else (other.value, pct.value / 100))
+    for g, p in candidates:
+        if g == p:
+            return True
+        if pred.decimals is not None and gold.decimals is None and not _terminates(g):
+            if _rounds_to(g, Num(p, pred.decimals)):
+                return True
+        if gold.decimals is not None and pred.decimals is None and _rounds_to(p, Num(g, gold.decimals)):
+            return True
+    return False

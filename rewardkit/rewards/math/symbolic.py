@@ -1,0 +1,117 @@
+"""The symbolic path, run inside the helper process (see `budget`): math-verify's parser and sympy.
+
+math-verify is used for what it does well (LaTeX to sympy, sets, intervals, matrices, relations) with its
+``signal.alarm`` timeouts turned off; the helper process is the bound instead. Its known false positives
+are closed here: numbers are compared exactly (math-verify rounds to 6 digits, so ``1/2004! = 1/2006!``),
+equations must be proportional, and an explicit set never equals a tuple or interval.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any
+
+from .numeric import Num, numbers_equal, parse_number
+
+_PRECISION = 60
+#: A decimal gold (``4.123105625617661``) is matched by an exact answer to this many significant digits.
+_GOLD_DIGITS = 6
+
+
+@lru_cache(maxsize=4096)
+def parse_latex(answer: str, bare: bool) -> tuple[Any, ...]:
+    """math-verify's parse of one extracted answer; bare answers are boxed first (its best setting)."""
+    from math_verify import parse
+
+    attempts = [f"\\boxed{{{answer}}}", f"${answer}$", answer] if bare else [answer, f"\\boxed{{{answer}}}"]
+    for text in attempts:
+        parsed = parse(text, parsing_timeout=None)
+        if parsed:
+            return tuple(parsed)
+    return ()
+
+
+def describe(parsed: tuple[Any, ...]) -> str:
+    return str(parsed[0]) if parsed else "(unparsed)"
+
+
+def compare(gold: str, pred: str, gold_bare: bool, pred_bare: bool) -> tuple[bool | None, str, str, str]:
+    """(equivalent or None when the gold does not parse, gold parse, answer parse, reason)."""
+    from math_verify import verify
+
+    g, p = parse_latex(gold, gold_bare), parse_latex(pred, pred_bare)
+    if not g:
+        return None, "(unparsed)", describe(p), "the gold answer could not be parsed"
+    if not p:
+        return False, describe(g), "(unparsed)", "the answer could not be parsed"
+    exact = _numeric_verdict(g[0], p[0], pred)
+    if exact is not None:
+        return exact, describe(g), describe(p), "numbers compared exactly"
+    ok = bool(verify(list(g), list(p), timeout_seconds=None))
+    if ok:
+        veto = _veto(g[0], p[0], gold, pred)
+        if veto:
+            return False, describe(g), describe(p), veto
+    return ok, describe(g), describe(p), "symbolic comparison (sympy)"
+
+
+def _is_number(x: Any) -> bool:
+    return bool(getattr(x, "is_number", False)) and not getattr(x, "free_symbols", True)
+
+
+def _numeric_verdict(g: Any, p: Any, pred_text: str) -> bool | None:
+    """Exact verdict for two plain numbers; None when either side is not one."""
+    import sympy
+
+    if not (_is_number(g) and _is_number(p)):
+        return None
+    gold_float, pred_float = g.has(sympy.Float), p.has(sympy.Float)
+    g, p = _rationalize(g), _rationalize(p)
+    if g.is_Rational and p.is_Rational:
+        literal = parse_number(pred_text) if pred_float else None
+        pv = literal if literal is not None and literal.value == Fraction(int(p.p), int(p.q)) else None
+        gv = Num(Fraction(int(g.p), int(g.q)), _decimals(gold_float))
+        return numbers_equal(gv, pv or Num(Fraction(int(p.p), int(p.q)), _decimals(pred_float)))
+    if pred_float and not gold_float:
+        return False  # an approximation of an exact irrational answer
+    diff = sympy.N(g - p, _PRECISION)
+    scale = max(abs(sympy.N(g, _PRECISION)), abs(sympy.N(p, _PRECISION)), sympy.Float(1e-300))
+    if gold_float and not pred_float:
+        return bool(abs(diff) <= scale * sympy.Float(10) ** -_GOLD_DIGITS)
+    if not diff.is_number or diff.has(sympy.I) and not (g.has(sympy.I) or p.has(sympy.I)):
+        return None
+    return bool(abs(diff) <= scale * sympy.Float(10) ** -40)
+
+
+def _decimals(had_float: bool) -> int | None:
+    return 6 if had_float else None
+
+
+def _rationalize(x: Any) -> Any:
+    """Decimal literals as the exact fractions they denote (``10.5`` -> 21/2), so that only true
+    approximations (``1.414`` for ``\\sqrt2``) differ from exact answers."""
+    import sympy
+
+    floats = x.atoms(sympy.Float)
+    return x.xreplace({f: sympy.Rational(str(f)) for f in floats}) if floats else x
+
+
+def _veto(g: Any, p: Any, gold: str, pred: str) -> str | None:
+    """Reasons to overrule a math-verify 'equal': cases where its looser rules are known to be wrong."""
+    import sympy
+
+    sides = (g.lhs, g.rhs, p.lhs, p.rhs) if isinstance(g, sympy.Eq) and isinstance(p, sympy.Eq) else ()
+    if sides and all(isinstance(x, sympy.Expr) for x in sides):
+        eg, ep = g.lhs - g.rhs, p.lhs - p.rhs
+        if eg.free_symbols and ep.free_symbols:
+            ratio = sympy.simplify(eg / ep)
+            if ratio.free_symbols or ratio == 0:
+                return "the equations are not multiples of each other"
+    set_like = (sympy.FiniteSet,)
+    ordered = (sympy.Interval, sympy.Tuple)
+    if ("\\{" in gold) != ("\\{" in pred) and (
+        isinstance(g, set_like) and isinstance(p, ordered) or isinstance(p, set_like) and isinstance(g, ordered)
+    ):
+        return "a set is not a tuple or an interval"
+    return None
