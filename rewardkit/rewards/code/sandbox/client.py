@@ -1,0 +1,160 @@
+"""The local executor: a pool of fork servers (one per slot), fed from threads, restarted when they die."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import queue
+import subprocess
+import tempfile
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from ..executor import Outcome, Run
+from . import probe as probing
+from .server import read_message, write_message
+
+_ROOT = str(Path(__file__).resolve().parents[4])  # the directory holding the rewardkit package
+_BOOT = (
+    f"import sys; sys.path.insert(0, {_ROOT!r}); "
+    "from rewardkit.rewards.code.sandbox.server import main; main()"
+)
+
+
+class SandboxUnavailable(RuntimeError):
+    """The machine cannot isolate programs, or a fork server cannot start."""
+
+
+class Slot:
+    def __init__(self, index: int, found: probing.Probe, use_bwrap: bool) -> None:
+        self.index, self.found, self.use_bwrap = index, found, use_bwrap
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.lock = threading.Lock()
+
+    def _config(self) -> dict[str, Any]:
+        base = f"/tmp/rewardkit-slot{self.index}" if self.use_bwrap else tempfile.mkdtemp(prefix="rewardkit-")
+        uid = probing.UID_BASE + self.index if self.found.uid_switch else 0
+        return {"uid": uid, "landlock": self.found.landlock_abi, "seccomp": self.found.seccomp,
+                "read_paths": probing.read_paths(), "scratch_base": base, "nproc": 16}  # fmt: skip
+
+    def start(self) -> None:
+        cmd = [self.found.python, "-I", "-B", "-c", _BOOT]
+        if self.use_bwrap and self.found.bwrap:
+            cmd = [self.found.bwrap, *probing.bwrap_args(), "--", *cmd]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin"})  # fmt: skip
+        assert self.proc.stdin and self.proc.stdout
+        write_message(self.proc.stdin.fileno(), self._config())
+        ready = read_message(self.proc.stdout.fileno())
+        if not ready or not ready.get("ready"):
+            self.stop()
+            raise SandboxUnavailable(f"fork server {self.index} did not start (command: {cmd[0]} ...)")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            for stream in (self.proc.stdin, self.proc.stdout):
+                if stream:
+                    stream.close()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+
+    def call(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Send one request; restart a dead server once; raise SandboxUnavailable when that fails."""
+        with self.lock:
+            for attempt in (1, 2):
+                try:
+                    if self.proc is None or self.proc.poll() is not None:
+                        self.stop()
+                        self.start()
+                    assert self.proc and self.proc.stdin and self.proc.stdout
+                    write_message(self.proc.stdin.fileno(), request)
+                    reply = read_message(self.proc.stdout.fileno())
+                    if reply is not None:
+                        return dict(reply)
+                except (OSError, ValueError) as exc:
+                    if attempt == 2:
+                        raise SandboxUnavailable(f"fork server {self.index} failed: {exc}") from exc
+                self.stop()
+            raise SandboxUnavailable(f"fork server {self.index} died twice while running a program")
+
+
+def _request(run: Run) -> dict[str, Any]:
+    limits = asdict(run.limits)
+    limits["wall_s"] = run.limits.wall_backstop_s
+    return {"mode": run.mode, "code": run.code, "setup": run.setup, "tests": list(run.tests),
+            "stdin": run.stdin, "fn_name": run.fn_name, "args": list(run.args), "limits": limits}  # fmt: skip
+
+
+class LocalExecutor:
+    """Runs programs on this machine in `slots` fork servers at once."""
+
+    name = "local"
+
+    def __init__(self, slots: int, allow_unisolated: bool = False, bubblewrap: bool = True) -> None:
+        self.found = probing.probe()
+        if not self.found.isolated and not allow_unisolated:
+            raise SandboxUnavailable(
+                f"this machine cannot isolate programs (landlock ABI {self.found.landlock_abi}, seccomp "
+                f"{'yes' if self.found.seccomp else 'no'}); need Linux >= 5.13 with Landlock on x86_64. "
+                "Use a remote sandbox plugin, or set allow_unisolated: true to run untrusted code "
+                "unprotected."
+            )
+        self.use_bwrap = bubblewrap and self.found.bwrap is not None
+        self.slots = [Slot(i, self.found, self.use_bwrap) for i in range(slots)]
+        self._idle: queue.Queue[Slot] = queue.Queue()
+        for slot in self.slots:
+            self._idle.put(slot)
+        self._pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="rewardkit-sandbox")
+
+    @property
+    def isolation(self) -> str:
+        return self.found.level(self.use_bwrap)
+
+    def run_one(self, run: Run) -> Outcome:
+        slot = self._idle.get()
+        try:
+            reply = slot.call(_request(run))
+        except SandboxUnavailable as exc:
+            return Outcome(infra_error=str(exc), isolation=self.isolation)
+        finally:
+            self._idle.put(slot)
+        reply["results"] = tuple(reply.get("results") or ())
+        return Outcome(**reply, isolation=self.isolation)
+
+    def run_many(self, runs: Sequence[Run]) -> list[Outcome]:
+        if len(runs) <= 1 or len(self.slots) == 1:
+            return [self.run_one(r) for r in runs]
+        return list(self._pool.map(self.run_one, runs))
+
+    def close(self) -> None:
+        for slot in self.slots:
+            with slot.lock:
+                slot.stop()
+        self._pool.shutdown(wait=False)
+
+
+_executors: dict[tuple[int, bool, bool], LocalExecutor] = {}
+_lock = threading.Lock()
+
+
+def get_executor(slots: int, allow_unisolated: bool, bubblewrap: bool) -> LocalExecutor:
+    """The process-wide executor for these settings (fork servers are started on first use)."""
+    key = (slots or os.cpu_count() or 1, allow_unisolated, bubblewrap)
+    with _lock:
+        if key not in _executors:
+            _executors[key] = LocalExecutor(*key)
+        return _executors[key]
+
+
+@atexit.register
+def _close_all() -> None:
+    for executor in _executors.values():
+        executor.close()

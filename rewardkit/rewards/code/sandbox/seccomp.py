@@ -1,0 +1,100 @@
+"""A seccomp-BPF filter written by hand (ctypes + prctl), so no libseccomp binding is needed.
+
+Denied with EPERM: new processes (fork, vfork, clone without CLONE_THREAD; clone3 answers ENOSYS so
+threads fall back to clone), exec, ptrace and cross-process memory access, signals to any process but
+oneself, sockets other than AF_UNIX, namespaces, mounts, BPF, perf, keyrings, io_uring, module loading.
+Threads stay allowed: competitive programmers raise the stack size through `threading`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import platform
+
+_AUDIT_ARCH_X86_64 = 0xC000003E
+_X32_BIT = 0x40000000
+_CLONE_THREAD = 0x00010000
+_AF_UNIX = 1
+
+# x86_64 numbers. Only this architecture is supported; elsewhere `available()` is False and the
+# probe records the missing layer.
+_DENY = {
+    "fork": 57, "vfork": 58, "execve": 59, "execveat": 322, "ptrace": 101, "tkill": 200,
+    "process_vm_readv": 310, "process_vm_writev": 311, "unshare": 272, "setns": 308, "mount": 165,
+    "umount2": 166, "pivot_root": 155, "chroot": 161, "bpf": 321, "perf_event_open": 298, "add_key": 248,
+    "request_key": 249, "keyctl": 250, "io_uring_setup": 425, "init_module": 175, "finit_module": 313,
+    "delete_module": 176, "kexec_load": 246, "reboot": 169, "userfaultfd": 323, "pidfd_open": 434,
+    "pidfd_send_signal": 424, "pidfd_getfd": 438, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297,
+    "mknod": 133, "mknodat": 259, "swapon": 167, "swapoff": 168, "syslog": 103, "acct": 163,
+    "settimeofday": 164, "clock_settime": 227, "open_by_handle_at": 304, "quotactl": 179,
+}  # fmt: skip
+_CLONE, _CLONE3, _SOCKET, _KILL, _TGKILL = 56, 435, 41, 62, 234
+
+_LD_W_ABS, _JEQ_K, _JGE_K, _JSET_K, _RET_K = 0x20, 0x15, 0x35, 0x45, 0x06
+_RET_ALLOW, _RET_KILL, _RET_ERRNO = 0x7FFF0000, 0x80000000, 0x00050000
+_OFF_NR, _OFF_ARCH, _OFF_ARG0 = 0, 4, 16
+
+
+class _Insn(ctypes.Structure):
+    _fields_ = [
+        ("code", ctypes.c_uint16),
+        ("jt", ctypes.c_uint8),
+        ("jf", ctypes.c_uint8),
+        ("k", ctypes.c_uint32),
+    ]
+
+
+class _Prog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_Insn))]
+
+
+def available() -> bool:
+    return platform.machine() in ("x86_64", "AMD64")
+
+
+def _program(self_pid: int, deny_exec: bool) -> list[tuple[int, int, int, int]]:
+    """The filter as (code, jt, jf, k); jumps use "labels" resolved below: ALLOW, DENY, NOSYS, KILL."""
+    denied = [nr for name, nr in _DENY.items() if deny_exec or name not in ("execve", "execveat")]
+    body: list[tuple[int, object, object, int]] = [
+        (_LD_W_ABS, 0, 0, _OFF_ARCH),
+        (_JEQ_K, 0, "KILL", _AUDIT_ARCH_X86_64),
+        (_LD_W_ABS, 0, 0, _OFF_NR),
+        (_JGE_K, "DENY", 0, _X32_BIT),
+        (_JEQ_K, "NOSYS", 0, _CLONE3),
+    ]
+    body += [(_JEQ_K, "DENY", 0, nr) for nr in denied]
+    # Calls judged on their first argument: load it once the number matched.
+    for nr, want, op in ((_CLONE, _CLONE_THREAD, _JSET_K), (_SOCKET, _AF_UNIX, _JEQ_K),
+                         (_KILL, self_pid, _JEQ_K), (_TGKILL, self_pid, _JEQ_K)):  # fmt: skip
+        body += [(_JEQ_K, 0, 2, nr), (_LD_W_ABS, 0, 0, _OFF_ARG0), (op, "ALLOW", "DENY", want)]
+    body += [(_RET_K, 0, 0, _RET_ALLOW)]
+    tail = {"ALLOW": _RET_ALLOW, "DENY": _RET_ERRNO | errno.EPERM, "NOSYS": _RET_ERRNO | errno.ENOSYS,
+            "KILL": _RET_KILL}  # fmt: skip
+    labels = {name: len(body) + i for i, name in enumerate(tail)}
+    out = []
+    for i, (code, jt, jf, k) in enumerate(body):
+        out.append((code, _jump(jt, i, labels), _jump(jf, i, labels), k))
+    return out + [(_RET_K, 0, 0, k) for k in tail.values()]
+
+
+def _jump(target: object, at: int, labels: dict[str, int]) -> int:
+    if isinstance(target, str):
+        offset = labels[target] - at - 1
+        if not 0 <= offset < 256:
+            raise ValueError("seccomp filter too long for 8-bit jumps")
+        return offset
+    assert isinstance(target, int)
+    return target
+
+
+def install(self_pid: int, deny_exec: bool = True) -> None:
+    """Install the filter on this process for good (needs PR_SET_NO_NEW_PRIVS, set here too)."""
+    insns = _program(self_pid, deny_exec)
+    array = (_Insn * len(insns))(*[_Insn(*i) for i in insns])
+    prog = _Prog(len(insns), ctypes.cast(array, ctypes.POINTER(_Insn)))
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(38, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+    if libc.prctl(22, 2, ctypes.byref(prog), 0, 0) != 0:  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP) failed")
