@@ -52,7 +52,7 @@ class Gold:
 
 
 _GOLD_CHOICE = re.compile(r"^\s*(?:\(([A-J])\)|([A-J]))(?:\s+[A-Z][a-z].*)?\s*$", re.S)
-_LIST_WORDS = re.compile(r"\s*(?:\\text\s*\{\s*(?:and|or)\s*\}|\band\b|\bor\b)\s*")
+_LIST_WORDS = re.compile(r"\s*,?\s*(?:\\text\s*\{\s*(?:and|or)\s*\}|\band\b|\bor\b)\s*")
 _HEDGE = re.compile(r"\bor\b|\\lor\b")
 _WORDS = re.compile(r"^[^\W\d_]+(?: [^\W\d_]+)*$")
 
