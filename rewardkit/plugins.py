@@ -23,6 +23,7 @@ LOAD_ENV = "REWARDKIT_LOAD_PLUGINS"
 BUILTIN_PLUGINS = (
     "rewardkit.rewards.format",
     "rewardkit.rewards.length",
+    "rewardkit.rewards.math",
     "rewardkit.rewards.code",
 )
 
