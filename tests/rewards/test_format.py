@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from rewardkit import ParamError, Sample, Score, registry
@@ -192,9 +193,17 @@ def test_registry_describes_both_rewards():
 
 
 @pytest.mark.parametrize("name", ["think_format", "tag_count"])
-@given(batch=st.lists(samples(), min_size=1, max_size=6), trailing=st.booleans())
-def test_properties(name: str, batch: list[Sample], trailing: bool):
-    scores = check_reward_properties(registry.get(name), {"allow_trailing_text": trailing}, batch)
+@given(
+    batch=st.lists(samples(), min_size=1, max_size=6),
+    trailing=st.booleans(),
+    prefilled=st.sampled_from(["auto", True, False]),
+    reasoning=st.booleans(),
+)
+def test_properties(name: str, batch: list[Sample], trailing: bool, prefilled: Any, reasoning: bool):
+    params = {"allow_trailing_text": trailing, "prefilled": prefilled}
+    if name == "think_format":
+        params["require_reasoning"] = reasoning
+    scores = check_reward_properties(registry.get(name), params, batch)
     assert all(s.value is not None and s.value in (0.0, 0.25, 0.5, 0.75, 1.0) for s in scores)
     if name == "think_format":
         assert all(s.value in (0.0, 1.0) for s in scores)
@@ -253,3 +262,25 @@ def test_an_extra_tag_anywhere_scores_zero(text: str, extra: str):
 def test_scan_counts_match_str_count(text: str):
     scan = scan_tags(Sample(text), "think", "answer", False)
     assert scan.counts == tuple(text.count(t) for t in ("<think>", "</think>", "<answer>", "</answer>"))
+
+
+@given(text=completions())
+def test_renaming_tags_in_text_and_params_changes_nothing(text: str):
+    assume("reasoning>" not in text and "solution>" not in text)
+    renamed = text.replace("think>", "reasoning>").replace("answer>", "solution>")
+    for name in ("think_format", "tag_count"):
+        custom = score(name, renamed, think_tag="reasoning", answer_tag="solution")
+        assert custom.value == score(name, text).value
+        assert custom.reason == score(name, text).reason.replace("think>", "reasoning>").replace(
+            "answer>", "solution>"
+        )
+
+
+@pytest.mark.parametrize("name", ["think_format", "tag_count"])
+def test_spec_and_params_pickle(name: str):
+    """Worker processes receive the spec's function and the params by pickle."""
+    spec = registry.get(name)
+    params = build_params(name, spec.params, {"prefilled": True, "think_tag": "reasoning"})
+    spec2, params2 = pickle.loads(pickle.dumps((spec, params)))
+    sample = Sample("a</reasoning><answer>1</answer>")
+    assert spec2.fn(sample, params2) == spec.fn(sample, params)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -315,3 +316,14 @@ def test_repetition_and_words_ignore_case_and_whitespace(words: list[str], seps:
     noisy = "".join(w + s for w, s in zip(words, seps, strict=False)).upper()
     for name, params in (("repetition", {}), ("length", {"unit": "words", "target": 10})):
         assert run(name, Sample(noisy), **params).value == run(name, Sample(plain), **params).value
+
+
+@pytest.mark.parametrize("name", ["length", "cosine_length", "soft_overlong", "repetition"])
+def test_spec_and_params_pickle(name: str):
+    """Worker processes receive the spec (with its range function) and the params by pickle."""
+    spec = registry.get(name)
+    params = build_params(name, spec.params, {})
+    spec2, params2 = pickle.loads(pickle.dumps((spec, params)))
+    sample = Sample("a b c a b c", columns={**ids(900), "math": True})
+    assert spec2.fn(sample, params2) == spec.fn(sample, params)
+    assert spec2.output_range(params2) == spec.output_range(params)
