@@ -125,7 +125,7 @@ def plan(
 
 
 def score_entry(entry: Entry, verdict: str, *, cached: bool, attempts: int) -> Score:
-    figure = ("yes" if entry.raw else "no") if verdict == "yes_no" else f"{entry.raw:g}/{entry.out_of:g}"
+    figure = ("yes" if entry.raw else "no") if verdict == "yes_no" else f"{entry.raw:.3g}/{entry.out_of:g}"
     return Score.ok(
         entry.value, f"judge said {figure}", verdict=entry.verdict[-1000:], cached=cached, attempts=attempts
     )

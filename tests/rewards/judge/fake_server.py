@@ -1,4 +1,4 @@
-"""A real OpenAI-compatible HTTP server on 127.0.0.1 for the judge tests (stdlib only, one thread per request).
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 for the judge tests (stdlib, a thread per request).
 
 Its behaviour is a function of the request number and the parsed request, so each test scripts exactly
 the failures it needs; it counts requests and the most that were in flight at once.
@@ -31,7 +31,9 @@ def chat(content: str) -> dict[str, Any]:
     return {
         "id": "x",
         "object": "chat.completion",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+        ],
     }
 
 
@@ -103,7 +105,13 @@ class FakeJudge:
 
             def _send(self, reply: Reply) -> None:
                 raw = reply.body
-                data = json.dumps(raw).encode() if isinstance(raw, dict) else raw.encode() if isinstance(raw, str) else raw or b""
+                data = (
+                    json.dumps(raw).encode()
+                    if isinstance(raw, dict)
+                    else raw.encode()
+                    if isinstance(raw, str)
+                    else raw or b""
+                )
                 self.send_response(reply.status)
                 for k, v in reply.headers.items():
                     self.send_header(k, v)

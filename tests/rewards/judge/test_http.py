@@ -102,8 +102,10 @@ def test_retry_after_beyond_the_cap_gives_up_at_once() -> None:
 def test_timeouts_become_errors_quickly() -> None:
     with serve(lambda n, r, h: Reply(body=chat("Score: 9"), delay=3.0)) as judge:
         start = time.monotonic()
-        scores = judge_batch([Sample("a", "q"), Sample("b", "q")], params(judge.url, timeout_s=0.3,
-                                                                            max_retries=1, max_error_rate=1.0))
+        scores = judge_batch(
+            [Sample("a", "q"), Sample("b", "q")],
+            params(judge.url, timeout_s=0.3, max_retries=1, max_error_rate=1.0),
+        )
         elapsed = time.monotonic() - start
     assert all(s.status is Status.ERROR and s.value is None for s in scores)
     assert "timed out after 0.3 s" in scores[0].reason and elapsed < 2.5
@@ -273,10 +275,17 @@ def test_works_from_many_threads_at_once() -> None:
 
 def test_yes_no_template() -> None:
     def yes_if_match(n: int, req: dict[str, Any], headers: dict[str, str]) -> Reply:
-        return Reply(body=chat("Verdict: yes" if "Score: 9" in grading(n, req, headers).body["choices"][0]
-                               ["message"]["content"] else "Reasoning...\n**Verdict:** no"))
+        return Reply(
+            body=chat(
+                "Verdict: yes"
+                if "Score: 9" in grading(n, req, headers).body["choices"][0]["message"]["content"]
+                else "Reasoning...\n**Verdict:** no"
+            )
+        )
 
     samples = [Sample("42", "6*7?", reference="42"), Sample("41", "6*7?", reference="42")]
     with serve(yes_if_match) as judge:
         scores = judge_batch(samples, params(judge.url, template="yes_no"))
-    assert [s.value for s in scores] == [1.0, 0.0] and "Verdict: yes" in judge.requests[0]["messages"][1]["content"]
+    assert [s.value for s in scores] == [1.0, 0.0] and "Verdict: yes" in judge.requests[0]["messages"][1][
+        "content"
+    ]
