@@ -25,6 +25,7 @@ BUILTIN_PLUGINS = (
     "rewardkit.rewards.length",
     "rewardkit.rewards.math",
     "rewardkit.rewards.code",
+    "rewardkit.rewards.judge",
 )
 
 _lock = threading.Lock()
