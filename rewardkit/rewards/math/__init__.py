@@ -21,9 +21,9 @@ from .compare import Limits, Verdict, check
 
 @dataclass(frozen=True)
 class MathParams:
-    number_fallback: bool = param(True, "use the last number when no answer marker (boxed, 'answer is') is found")
-    budget_s: float = param(1.0, "seconds allowed for one symbolic comparison before it scores 0 (timeout)", gt=0)
-    max_answer_chars: int = param(1000, "longer extracted answers score 0 (timeout) before any parser runs", ge=1)
+    number_fallback: bool = param(True, "use the last number when no answer marker (boxed, ...) is found")
+    budget_s: float = param(1.0, "seconds for one symbolic comparison before it scores 0 (timeout)", gt=0)
+    max_answer_chars: int = param(1000, "longer answers score 0 (timeout) before any parser runs", ge=1)
     max_depth: int = param(12, "deeper bracket nesting scores 0 (timeout) before any parser runs", ge=1)
 
     def limits(self) -> Limits:
@@ -57,7 +57,7 @@ def register_rewards(register: Callable[[RewardSpec], None]) -> None:
     register(
         RewardSpec(
             name="math",
-            description="1 if the final answer (boxed, <answer>, 'the answer is', ####, ...) equals the gold answer",
+            description="1 if the final answer (boxed, <answer>, 'the answer is', ####) equals the gold",
             params=MathParams,
             range=(0.0, 1.0),
             fn=score_math,

@@ -76,7 +76,7 @@ class _Helper:
         if not self.ready:
             if self._readline(time.monotonic() + STARTUP_S) != b"ready":
                 self.kill()
-                raise HelperError(f"the math helper did not start within {STARTUP_S:.0f} s ({sys.executable})")
+                raise HelperError(f"the math helper did not start in {STARTUP_S:.0f} s ({sys.executable})")
             self.ready = True
 
     def call(self, request: dict[str, Any], budget_s: float) -> dict[str, Any]:

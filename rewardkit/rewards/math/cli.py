@@ -8,7 +8,7 @@ import click
 
 
 def add_verify_command(cli: Any) -> None:
-    @cli.command("verify")
+    @cli.command("verify")  # type: ignore[untyped-decorator]
     @click.argument("gold")
     @click.argument("answer")
     @click.option("--no-number-fallback", is_flag=True, help="Do not fall back to the last number.")
@@ -16,8 +16,8 @@ def add_verify_command(cli: Any) -> None:
                   help="Seconds allowed for the symbolic comparison.")
     def verify(gold: str, answer: str, no_number_fallback: bool, budget_s: float) -> None:
         """Check ANSWER (a completion or a bare answer) against GOLD with the `math` reward."""
-        from . import MathParams, score_math
         from ...types import Sample
+        from . import MathParams, score_math
 
         params = MathParams(number_fallback=not no_number_fallback, budget_s=budget_s)
         score = score_math(Sample(completion=answer, reference=gold), params)

@@ -61,6 +61,7 @@ _WORDS = re.compile(r"^[^\W\d_]+(?: [^\W\d_]+)*$")
 def prepare_gold(gold: str) -> Gold:
     """Read a gold answer once: bare (``3\\sqrt{13}``), in ``$...$``, boxed, or a full worked solution."""
     boxes = last_boxed_group(gold)
+    answer: str | None
     if boxes:
         answer = ", ".join(boxes)
     elif len(gold) > 120 and len(gold.split()) > 12:
@@ -139,7 +140,7 @@ def _fast(g: Gold, pred: str, answer: str) -> Verdict | None:
         return Verdict(ok, "ok", "numbers compared exactly", g.number.show(), number.show(), answer)
     words = _words(pred)
     if g.words is not None and words is not None:
-        ok = words == g.words if len(g.words) > 1 else words == g.words
+        ok = words == g.words
         return Verdict(ok, "ok", "text answers compared", g.words, words, answer)
     return None
 
@@ -151,5 +152,6 @@ def _symbolic(gold: str, pred: str, answer: str, limits: Limits) -> Verdict:
     except budget.BudgetExceeded as exc:
         return Verdict(False, "timeout", str(exc), gold, "", answer, "symbolic")
     if reply["ok"] is None:
-        return Verdict(None, "not_applicable", reply["reason"], reply["gold"], reply["pred"], answer, "symbolic")
+        why = reply["reason"]
+        return Verdict(None, "not_applicable", why, reply["gold"], reply["pred"], answer, "symbolic")
     return Verdict(bool(reply["ok"]), "ok", reply["reason"], reply["gold"], reply["pred"], answer, "symbolic")

@@ -2,8 +2,8 @@
 
 1. The answer section: text after the last ``</think>`` when there is any (reasoning never counts then).
 2. The last ``<answer>...</answer>`` block; what follows applies inside it.
-3. The last ``\\boxed{}`` / ``\\fbox{}`` (unless an answer phrase of step 4 follows it); boxes separated only by short connecting text ("and", commas,
-   ``\\quad``) are read together as one multi-part answer (a set).
+3. The last ``\\boxed{}`` / ``\\fbox{}`` (unless an answer phrase of step 4 follows it); boxes separated
+   only by short connecting text ("and", commas, ``\\quad``) are read together as one answer (a set).
 4. "final answer is ...", "the answer is ...", "answer: ..." (and a few other languages), GSM8K ``#### N``.
 5. The last display or inline math span (``$$..$$``, ``\\[..\\]``, ``\\(..\\)``, ``$..$``).
 6. The whole text when it is short and reads as a bare answer (no sentence of prose).

@@ -22,7 +22,8 @@ def main() -> None:
             ok, gold, pred, reason = compare(req["gold"], req["pred"], req["gold_bare"], req["pred_bare"])
             reply = {"ok": ok, "gold": gold, "pred": pred, "reason": reason}
         except Exception as exc:  # a parser crash is the answer's fault, reported, not fatal
-            reply = {"ok": False, "gold": "?", "pred": "?", "reason": f"comparison failed: {type(exc).__name__}"}
+            why = f"comparison failed: {type(exc).__name__}"
+            reply = {"ok": False, "gold": "?", "pred": "?", "reason": why}
         out.write(json.dumps(reply) + "\n")
         out.flush()
 

@@ -12,7 +12,9 @@ _DELIMS = re.compile(r"^\s*(?:\$\$|\$|\\\[|\\\()\s*(.*?)\s*(?:\$\$|\$|\\\]|\\\))
 _SPACING = re.compile(r"\\[,;:! ]|\\q?quad\b|~")
 _LEFT_RIGHT = re.compile(r"\\(?:left|right|big|Big|bigg|Bigg)(?![a-zA-Z])\s*")
 _FRAC_VARIANTS = re.compile(r"\\[dtc]frac(?![a-zA-Z])")
-_TEXT_BLOCK = re.compile(r"\\(?:text|textbf|textnormal|textit|mbox|mathrm|mathbf|operatorname)\s*\{([^{}]*)\}")
+_TEXT_BLOCK = re.compile(
+    r"\\(?:text|textbf|textnormal|textit|mbox|mathrm|mathbf|operatorname)\s*\{([^{}]*)\}"
+)
 _DEGREES = re.compile(r"\^\s*\{?\\circ\}?|°")
 _SQRT_PAREN = re.compile(r"\\sqrt\s*\(([^()]*)\)")
 _TRAILING_PUNCT = re.compile(r"(?:[\s.,;:!。，]|\\(?![a-zA-Z{}$%]))+$")
@@ -35,7 +37,7 @@ def strip_trailing_punct(text: str) -> str:
 
 
 def clean(answer: str) -> str:
-    """Formatting noise out, meaning kept: delimiters, ``\\left``/``\\right``, ``\\dfrac``, spacing commands."""
+    """Formatting noise out, meaning kept: delimiters, ``\\left``/``\\right``, ``\\dfrac``, spacing."""
     s = strip_trailing_punct(strip_delimiters(answer.strip()))
     s = strip_trailing_punct(strip_delimiters(s))
     s = _LEFT_RIGHT.sub("", s)

@@ -27,8 +27,10 @@ _SLASH = re.compile(r"^([^/\s]+)\s*/\s*([^/\s]+)$")
 _MIXED = re.compile(r"^(\d+)(?:\s+(\d+\s*/\s*\d+)|\s*(\\frac.*))$")
 _PERCENT = re.compile(r"\s*(?:\\?%|\\percent|percentage|percent|pct)$")
 _CURRENCY = re.compile(r"^(?:\$|€|£|¥|US\$|USD\s)\s*|\s*(?:\$|€|£|¥|dollars?|euros?|yuan|USD)$")
-_UNIT_TAIL = re.compile(r"^(.*?\d)\s*(?:\\(?:text|mbox|textnormal|textbf|mathrm)\s*\{[^{}]*\}|[^\W\d_]{2,})(?:\^\{?\d\}?|²|³)?$")
-_FUNCTION_WORDS = frozenset({"sin", "cos", "tan", "log", "ln", "exp", "pi", "sqrt", "frac", "cot", "sec", "csc"})
+_UNIT_TAIL = re.compile(
+    r"^(.*?\d)\s*(?:\\(?:text|mbox|textnormal|textbf|mathrm)\s*\{[^{}]*\}|[^\W\d_]{2,})(?:\^\{?\d\}?|²|³)?$"
+)
+_FUNCTION_WORDS = frozenset({"sin", "cos", "tan", "log", "ln", "exp", "pi", "sqrt", "frac", "cot", "sec"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +152,9 @@ def numbers_equal(gold: Num, pred: Num) -> bool:
     for g, p in candidates:
         if g == p:
             return True
-        if pred.decimals is not None and gold.decimals is None and not _terminates(g):
-            if _rounds_to(g, Num(p, pred.decimals)):
-                return True
+        rounded = pred.decimals is not None and gold.decimals is None and not _terminates(g)
+        if rounded and _rounds_to(g, Num(p, pred.decimals or 0)):
+            return True
         if gold.decimals is not None and pred.decimals is None and _rounds_to(p, Num(g, gold.decimals)):
             return True
     return False

@@ -80,7 +80,7 @@ def _numeric_verdict(g: Any, p: Any, pred_text: str) -> bool | None:
         return True
     if gold_float and not pred_float:
         return bool(abs(diff) <= scale * sympy.Float(10) ** -_GOLD_DIGITS)
-    if not diff.is_comparable and not (diff.is_number and diff.has(sympy.I)) or diff.has(sympy.nan):
+    if (not diff.is_comparable and not (diff.is_number and diff.has(sympy.I))) or diff.has(sympy.nan):
         return None
     try:
         return bool(abs(diff) <= scale * sympy.Float(10) ** -40)
@@ -115,7 +115,11 @@ def _veto(g: Any, p: Any, gold: str, pred: str) -> str | None:
     set_like = (sympy.FiniteSet,)
     ordered = (sympy.Interval, sympy.Tuple)
     if ("\\{" in gold) != ("\\{" in pred) and (
-        isinstance(g, set_like) and isinstance(p, ordered) or isinstance(p, set_like) and isinstance(g, ordered)
+        _kinds_differ(g, p, set_like, ordered)
     ):
         return "a set is not a tuple or an interval"
     return None
+
+
+def _kinds_differ(g: Any, p: Any, one: tuple[type, ...], other: tuple[type, ...]) -> bool:
+    return (isinstance(g, one) and isinstance(p, other)) or (isinstance(p, one) and isinstance(g, other))
