@@ -1,6 +1,7 @@
 """Hypothesis strategies and property checks for reward authors (built-in or plugin).
 
     from hypothesis import given, strategies as st
+    from rewardkit import registry
     from rewardkit.testing import check_reward_properties, samples
 
     @given(st.lists(samples(), min_size=1, max_size=8))
