@@ -46,7 +46,7 @@ def register_rewards(register: Callable[[RewardSpec], None]) -> None:
             params=JudgeParams,
             range=(0.0, 1.0),
             batch_fn=judge_batch,
-            # Worst case per request with the defaults: 5 attempts of 60 s plus backoff.
+            # Worst case per request with the defaults: 7 attempts of 60 s plus ~32 s of backoff.
             timeout_s=600.0,
         )
     )

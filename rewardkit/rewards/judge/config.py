@@ -32,7 +32,7 @@ class JudgeParams:
     )
     scale: int = param(10, "the judge scores 0..scale; scores are divided by it", ge=1, le=1000)
     timeout_s: float = param(60.0, "limit on one request, seconds", gt=0)
-    max_retries: int = param(4, "retries on 429, 5xx, timeouts and connection errors", ge=0, le=20)
+    max_retries: int = param(6, "retries on 429, 5xx, timeouts and connection errors", ge=0, le=20)
     backoff_s: float = param(0.5, "first backoff delay, doubled each retry, with jitter", ge=0)
     max_backoff_s: float = param(30.0, "cap on one delay; a longer Retry-After gives up", ge=0)
     concurrency: int = param(8, "requests in flight at once", ge=1, le=1024)
@@ -40,6 +40,9 @@ class JudgeParams:
         8,
         "connection failures in a row (no success between) after which the rest of a batch fails fast",
         ge=1,
+    )
+    breaker_window_s: float = param(
+        2.0, "...and only once those failures span this many seconds (rides out a server restart)", ge=0
     )
     max_error_rate: float = param(
         0.5, "raise ErrorBudgetExceeded when more than this fraction of a batch fails; 1.0 never", ge=0, le=1

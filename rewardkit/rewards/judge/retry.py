@@ -6,8 +6,9 @@ failure into `JudgeFailure`, which the caller scores as a masked error.
 
 The breaker is what makes a dead server cheap: without it every sample of a batch would walk through
 its own full backoff schedule, ``concurrency`` at a time. Once ``threshold`` attempts in a row have
-failed at the transport level (refused, reset, timed out) with no success in between, every later
-attempt in the batch fails at once.
+failed at the transport level (refused, reset, timed out), with no answer in between, over at least
+``window_s`` seconds, every later attempt in the batch fails at once. The window lets a server that
+blinks (a restart, a load balancer switching over) be ridden out by the retries.
 """
 
 from __future__ import annotations
@@ -84,21 +85,28 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 class Breaker:
     """Counts transport failures in a row across all requests of one batch (one event loop, no lock)."""
 
-    def __init__(self, threshold: int) -> None:
+    def __init__(
+        self, threshold: int, window_s: float = 0.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.threshold = threshold
+        self.window_s = window_s
+        self.clock = clock
         self.failures_in_row = 0
+        self.streak_start = 0.0
         self.last_reason = ""
 
     @property
     def open(self) -> bool:
-        return self.failures_in_row >= self.threshold
+        return self.failures_in_row >= self.threshold and self.clock() - self.streak_start >= self.window_s
 
     def record(self, exc: Retryable | None) -> None:
         if exc is None or not exc.transport:
             self.failures_in_row = 0  # the server answered: it is alive
-        else:
-            self.failures_in_row += 1
-            self.last_reason = exc.reason
+            return
+        if self.failures_in_row == 0:
+            self.streak_start = self.clock()
+        self.failures_in_row += 1
+        self.last_reason = exc.reason
 
 
 async def call_with_retries(
@@ -120,7 +128,7 @@ async def call_with_retries(
             async with gate or contextlib.nullcontext():
                 if breaker.open:
                     raise JudgeFailure(
-                        f"judge server unreachable: {breaker.threshold} attempts in a row failed "
+                        f"judge server unreachable: {breaker.failures_in_row} attempts in a row failed "
                         f"(last: {breaker.last_reason}); not tried again",
                         n,
                     )

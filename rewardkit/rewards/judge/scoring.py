@@ -178,7 +178,7 @@ async def _judge_http(
 
     policy = RetryPolicy(params.max_retries, params.backoff_s, params.max_backoff_s)
     breaker, rng, gate = (
-        Breaker(params.breaker_failures),
+        Breaker(params.breaker_failures, params.breaker_window_s),
         random.Random(),
         asyncio.Semaphore(params.concurrency),
     )
@@ -198,12 +198,14 @@ async def _judge_http(
                     lambda: backend.complete(job.messages), policy, breaker, rng, gate
                 )
             except JudgeFailure as failure:
-                reason = redact(failure.reason)
-                log.warning("judge request failed: %s", reason)
-                return job.key, (Score.error(reason, attempts=failure.attempts), None)
+                return job.key, (Score.error(redact(failure.reason), attempts=failure.attempts), None)
             return job.key, score_verdict(text, template.verdict, params.scale, attempts, redact)
 
-        return dict(await asyncio.gather(*(one(job) for job in todo)))
+        outcomes = dict(await asyncio.gather(*(one(job) for job in todo)))
+    failed = [score.reason for score, _ in outcomes.values() if score.status is Status.ERROR]
+    if failed:  # one line per batch: a dead server must not print a line per sample
+        log.warning("judge: %d of %d requests failed; first: %s", len(failed), len(todo), failed[0])
+    return outcomes
 
 
 def run_coroutine(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:

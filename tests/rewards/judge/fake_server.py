@@ -68,14 +68,14 @@ class _Server(ThreadingHTTPServer):
 
 
 class FakeJudge:
-    def __init__(self, behaviour: Behaviour = grading) -> None:
+    def __init__(self, behaviour: Behaviour = grading, port: int = 0) -> None:
         self.behaviour = behaviour
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
-        self.server = _Server(("127.0.0.1", 0), self._handler())
+        self.server = _Server(("127.0.0.1", port), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -124,8 +124,8 @@ class FakeJudge:
 
 
 @contextmanager
-def serve(behaviour: Behaviour = grading) -> Iterator[FakeJudge]:
-    judge = FakeJudge(behaviour)
+def serve(behaviour: Behaviour = grading, port: int = 0) -> Iterator[FakeJudge]:
+    judge = FakeJudge(behaviour, port)
     thread = threading.Thread(target=judge.server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -109,6 +109,16 @@ def test_breaker_opens_after_transport_failures_in_a_row() -> None:
     assert breaker.open
 
 
+def test_breaker_waits_for_its_window() -> None:
+    now = [0.0]
+    breaker = Breaker(2, window_s=2.0, clock=lambda: now[0])
+    for _ in range(5):
+        breaker.record(Retryable("refused", transport=True))
+    assert not breaker.open  # many failures, but all at once: maybe a restart
+    now[0] = 2.5
+    assert breaker.open
+
+
 def test_an_http_answer_resets_the_breaker() -> None:
     breaker = Breaker(3)
     script: list[BaseException | str] = [Retryable("t", transport=True)] * 2 + [Retryable("503")]
