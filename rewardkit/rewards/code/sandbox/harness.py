@@ -137,8 +137,11 @@ def run_stdio(code: str) -> int:
         return 1
 
 
-def main(request: dict[str, Any], token: str, result_fd: int) -> None:
-    """Run one request and end the process; the token is written last, after the program is done."""
+def main(request: dict[str, Any], token: str, result_fd: int, prefix: bytes = b"") -> None:
+    """Run one request and end the process; the token is written last, after the program is done.
+
+    ``prefix`` separates the token from the program's own output when both share stdout (remote runs).
+    """
     mode = request["mode"]
     status = 0
     results: Any = []
@@ -154,5 +157,5 @@ def main(request: dict[str, Any], token: str, result_fd: int) -> None:
         except BaseException:
             status = status or 1
     _clean_state()
-    _write(result_fd, (token + "\n" + _dumps(results)).encode())
+    _write(result_fd, prefix + (token + "\n" + _dumps(results)).encode())
     _exit(status)
