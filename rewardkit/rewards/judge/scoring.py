@@ -49,6 +49,11 @@ class Redactor:
 
 
 def judge_batch(samples: Sequence[Sample], params: JudgeParams) -> list[Score]:
+    if not params.model:
+        what = (
+            "the model name the server serves" if params.backend == "openai" else "a saved model's directory"
+        )
+        raise ConfigError(f"the judge reward needs params.model: {what}")
     template = load_template(params.template, params.verdict)
     api_key = _api_key(params)
     redact = Redactor(api_key)

@@ -255,10 +255,12 @@ def test_api_key_is_sent_but_never_leaks(
         assert secret not in text
 
 
-def test_missing_key_variable_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_settings_are_config_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("JUDGE_TEST_KEY", raising=False)
     with pytest.raises(ConfigError, match="'JUDGE_TEST_KEY' but that environment variable is unset"):
         judge_batch([Sample("a", "q")], params(dead_url(), api_key_env="JUDGE_TEST_KEY"))
+    with pytest.raises(ConfigError, match=r"needs params\.model: the model name the server serves"):
+        judge_batch([Sample("a", "q")], params(dead_url(), model=""))
 
 
 def test_a_key_pasted_as_api_key_env_is_refused_without_echo() -> None:
