@@ -20,9 +20,8 @@ needs_isolation = pytest.mark.skipif(
 
 def score(code: str, columns: dict[str, Any], **params: Any) -> Score:
     settings = {"cpu_s": 1.0, **params}
-    return score_batch(
-        [Sample(f"```python\n{code}\n```", columns=columns)], build_params("code", CodeParams, settings)
-    )[0]
+    sample = Sample(f"```{settings.get('language', 'python')}\n{code}\n```", columns=columns)
+    return score_batch([sample], build_params("code", CodeParams, settings))[0]
 
 
 def descendants(pid: int) -> set[int]:

@@ -7,6 +7,7 @@ seccomp last (it forbids several of the calls above).
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import os
 import sys
@@ -23,13 +24,13 @@ _ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSE
 def enter(config: dict[str, Any], request: dict[str, Any], token: str, fds: list[int], scratch: str) -> None:
     try:
         _lock_down(config, request, fds, scratch)
+        if request.get("exec_path"):
+            _exec(request, filtered=config["seccomp"] and not request.get("allow_fork"))
     except BaseException as exc:
         os.write(STATUS, f"{type(exc).__name__}: {exc}".encode())
         os._exit(99)
     os.write(STATUS, b"ok")
     os.close(STATUS)
-    if request.get("exec_path"):
-        _exec(request)
     harness.main(request, token, RESULT)
 
 
@@ -58,8 +59,10 @@ def _lock_down(config: dict[str, Any], request: dict[str, Any], fds: list[int], 
     reaping.die_with_parent()
     if os.getppid() == 1:
         os._exit(98)  # the server died between fork and here
-    if config["seccomp"]:
-        seccomp.install(os.getpid(), deny_exec=not request.get("exec_path"))
+    # A compiler forks its passes: compile requests run without the filter (Landlock and limits hold).
+    # A compiled program gets its filter in `_exec`, tied to the one exec the harness makes.
+    if config["seccomp"] and not request.get("allow_fork") and not request.get("exec_path"):
+        seccomp.install(os.getpid())
 
 
 def _fresh_streams() -> None:
@@ -71,11 +74,19 @@ def _fresh_streams() -> None:
     sys.argv = ["solution.py"]
 
 
-def _exec(request: dict[str, Any]) -> None:
-    """Compiled languages: the binary replaces this process (seccomp then still forbids fork)."""
+def _exec(request: dict[str, Any], filtered: bool) -> None:
+    """Compiled languages: the binary replaces this process. Setup is reported done just before."""
+    path = request["exec_path"].encode()
+    argv = [a.encode() for a in request.get("argv") or [request["exec_path"]]]
+    env = [f"{k}={v}".encode() for k, v in os.environ.items()]
+    path_buf = ctypes.create_string_buffer(path)
+    argv_c = (ctypes.c_char_p * (len(argv) + 1))(*argv, None)
+    env_c = (ctypes.c_char_p * (len(env) + 1))(*env, None)
     os.close(RESULT)
-    try:
-        os.execve(request["exec_path"], [request["exec_path"]], dict(os.environ))
-    except OSError as exc:
-        os.write(STDERR, f"exec failed: {exc}\n".encode())
+    if filtered:
+        seccomp.install(os.getpid(), exec_ptr=ctypes.addressof(path_buf))
+    os.write(STATUS, b"ok")
+    os.close(STATUS)
+    ctypes.CDLL(None, use_errno=True).execve(path_buf, argv_c, env_c)
+    os.write(STDERR, f"exec failed: {os.strerror(ctypes.get_errno())}\n".encode())
     os._exit(127)

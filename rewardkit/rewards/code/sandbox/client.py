@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import os
 import queue
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -14,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from ..cpp import Compiler
 from ..executor import Outcome, Run
 from . import probe as probing
 from .server import read_message, write_message
@@ -30,8 +32,9 @@ class SandboxUnavailable(RuntimeError):
 
 
 class Slot:
-    def __init__(self, index: int, found: probing.Probe, use_bwrap: bool) -> None:
+    def __init__(self, index: int, found: probing.Probe, use_bwrap: bool, bin_dir: str = "") -> None:
         self.index, self.found, self.use_bwrap = index, found, use_bwrap
+        self.bin_dir = bin_dir or tempfile.mkdtemp(prefix="rewardkit-bin-")
         self.proc: subprocess.Popen[bytes] | None = None
         self.lock = threading.Lock()
 
@@ -39,12 +42,14 @@ class Slot:
         base = f"/tmp/rewardkit-slot{self.index}" if self.use_bwrap else tempfile.mkdtemp(prefix="rewardkit-")
         uid = probing.UID_BASE + self.index if self.found.uid_switch else 0
         return {"uid": uid, "landlock": self.found.landlock_abi, "seccomp": self.found.seccomp,
-                "read_paths": probing.read_paths(), "scratch_base": base, "nproc": 16}  # fmt: skip
+                "read_paths": [*probing.read_paths(), self.bin_dir], "scratch_base": base, "nproc": 16,
+                "bin_dir": self.bin_dir}  # fmt: skip
 
     def start(self) -> None:
         cmd = [self.found.python, "-I", "-B", "-c", _BOOT]
         if self.use_bwrap and self.found.bwrap:
-            cmd = [self.found.bwrap, *probing.bwrap_args(), "--", *cmd]
+            # the compiled-binary directory is shared by every slot (compile once, run anywhere)
+            cmd = [self.found.bwrap, *probing.bwrap_args(), "--bind", self.bin_dir, self.bin_dir, "--", *cmd]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin"})  # fmt: skip
         assert self.proc.stdin and self.proc.stdout
@@ -108,7 +113,10 @@ class LocalExecutor:
                 "unprotected."
             )
         self.use_bwrap = bubblewrap and self.found.bwrap is not None
-        self.slots = [Slot(i, self.found, self.use_bwrap) for i in range(slots)]
+        self.bin_dir = tempfile.mkdtemp(prefix="rewardkit-bin-")
+        os.chmod(self.bin_dir, 0o711)  # slot uids may run binaries here, not list or write
+        self.slots = [Slot(i, self.found, self.use_bwrap, self.bin_dir) for i in range(slots)]
+        self.compiler = Compiler(self._call)
         self._idle: queue.Queue[Slot] = queue.Queue()
         for slot in self.slots:
             self._idle.put(slot)
@@ -118,14 +126,26 @@ class LocalExecutor:
     def isolation(self) -> str:
         return self.found.level(self.use_bwrap)
 
-    def run_one(self, run: Run) -> Outcome:
+    def _call(self, request: dict[str, Any]) -> dict[str, Any]:
         slot = self._idle.get()
         try:
-            reply = slot.call(_request(run))
+            return slot.call(request)
         except SandboxUnavailable as exc:
-            return Outcome(infra_error=str(exc), isolation=self.isolation)
+            return {"infra_error": str(exc)}
         finally:
             self._idle.put(slot)
+
+    def run_one(self, run: Run) -> Outcome:
+        request = _request(run)
+        if run.language == "cpp":
+            binary, failed = self.compiler.binary(run.code, self.isolation)
+            if failed is not None:
+                return failed
+            request["exec_path"] = binary
+        elif run.language != "python":
+            return Outcome(infra_error=f"the local sandbox runs python and cpp, not {run.language!r}")
+        reply = self._call(request)
+        reply.pop("kept", None)
         reply["results"] = tuple(reply.get("results") or ())
         return Outcome(**reply, isolation=self.isolation)
 
@@ -139,6 +159,7 @@ class LocalExecutor:
             with slot.lock:
                 slot.stop()
         self._pool.shutdown(wait=False)
+        shutil.rmtree(self.bin_dir, ignore_errors=True)
 
 
 _executors: dict[tuple[int, bool, bool], LocalExecutor] = {}

@@ -53,9 +53,14 @@ def available() -> bool:
     return platform.machine() in ("x86_64", "AMD64")
 
 
-def _program(self_pid: int, deny_exec: bool) -> list[tuple[int, int, int, int]]:
-    """The filter as (code, jt, jf, k); jumps use "labels" resolved below: ALLOW, DENY, NOSYS, KILL."""
-    denied = [nr for name, nr in _DENY.items() if deny_exec or name not in ("execve", "execveat")]
+def _program(self_pid: int, exec_ptr: int | None) -> list[tuple[int, int, int, int]]:
+    """The filter as (code, jt, jf, k); jumps use "labels" resolved below: ALLOW, DENY, NOSYS, KILL.
+
+    With ``exec_ptr``, execve is allowed only when its path argument is that very pointer: the
+    harness's own exec of a compiled program. The new image cannot know the address (ASLR), so it
+    cannot exec anything itself.
+    """
+    denied = [nr for name, nr in _DENY.items() if exec_ptr is None or name != "execve"]
     body: list[tuple[int, object, object, int]] = [
         (_LD_W_ABS, 0, 0, _OFF_ARCH),
         (_JEQ_K, 0, "KILL", _AUDIT_ARCH_X86_64),
@@ -68,6 +73,10 @@ def _program(self_pid: int, deny_exec: bool) -> list[tuple[int, int, int, int]]:
     for nr, want, op in ((_CLONE, _CLONE_THREAD, _JSET_K), (_SOCKET, _AF_UNIX, _JEQ_K),
                          (_KILL, self_pid, _JEQ_K), (_TGKILL, self_pid, _JEQ_K)):  # fmt: skip
         body += [(_JEQ_K, 0, 2, nr), (_LD_W_ABS, 0, 0, _OFF_ARG0), (op, "ALLOW", "DENY", want)]
+    if exec_ptr is not None:
+        low, high = exec_ptr & 0xFFFFFFFF, exec_ptr >> 32
+        body += [(_JEQ_K, 0, 4, _DENY["execve"]), (_LD_W_ABS, 0, 0, _OFF_ARG0), (_JEQ_K, 0, "DENY", low),
+                 (_LD_W_ABS, 0, 0, _OFF_ARG0 + 4), (_JEQ_K, "ALLOW", "DENY", high)]  # fmt: skip
     body += [(_RET_K, 0, 0, _RET_ALLOW)]
     tail = {"ALLOW": _RET_ALLOW, "DENY": _RET_ERRNO | errno.EPERM, "NOSYS": _RET_ERRNO | errno.ENOSYS,
             "KILL": _RET_KILL}  # fmt: skip
@@ -88,9 +97,9 @@ def _jump(target: object, at: int, labels: dict[str, int]) -> int:
     return target
 
 
-def install(self_pid: int, deny_exec: bool = True) -> None:
+def install(self_pid: int, exec_ptr: int | None = None) -> None:
     """Install the filter on this process for good (needs PR_SET_NO_NEW_PRIVS, set here too)."""
-    insns = _program(self_pid, deny_exec)
+    insns = _program(self_pid, exec_ptr)
     array = (_Insn * len(insns))(*[_Insn(*i) for i in insns])
     prog = _Prog(len(insns), ctypes.cast(array, ctypes.POINTER(_Insn)))
     libc = ctypes.CDLL(None, use_errno=True)

@@ -17,6 +17,7 @@ import select
 import shutil
 import signal
 import struct
+import tempfile
 import time
 from typing import Any
 
@@ -63,6 +64,17 @@ def _tmpfile(directory: str, data: bytes = b"") -> int:
     return fd
 
 
+def _keep(path: str, bin_dir: str) -> str | None:
+    """Copy a compiled binary out of the scratch directory (about to be removed) into the shared bin dir."""
+    if not os.path.isfile(path) or os.path.islink(path):
+        return None
+    fd, target = tempfile.mkstemp(dir=bin_dir)
+    with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    os.chmod(target, 0o755)
+    return target
+
+
 def _read_back(fd: int, limit: int) -> str:
     return os.pread(fd, limit, 0).decode("utf-8", errors="replace")
 
@@ -90,7 +102,16 @@ class Server:
         if uid:
             os.chown(scratch, uid, uid)
         try:
-            return self._run(request, scratch)
+            for name, text in request.get("files", {}).items():
+                path = os.path.join(scratch, os.path.basename(name))
+                with open(path, "w") as f:
+                    f.write(text)
+                if uid:
+                    os.chown(path, uid, uid)
+            reply = self._run(request, scratch)
+            if request.get("keep") and reply.get("exit_code") == 0:
+                reply["kept"] = _keep(os.path.join(scratch, request["keep"]), self.config["bin_dir"])
+            return reply
         finally:
             reaping.kill_descendants()
             if uid:
