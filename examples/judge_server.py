@@ -19,6 +19,7 @@ import argparse
 import json
 import random
 import re
+import signal
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -70,6 +71,10 @@ def make_handler(fail_rate: float, latency_s: float, stats: dict[str, int]) -> t
     return Handler
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -83,6 +88,7 @@ def main() -> None:
         ("127.0.0.1", args.port), make_handler(args.fail_rate, args.latency_s, stats)
     )
     server.daemon_threads = True
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` prints the counts too
     print(f"judge stand-in on http://127.0.0.1:{args.port}/v1 (fail rate {args.fail_rate:.0%})", flush=True)
     try:
         server.serve_forever()
