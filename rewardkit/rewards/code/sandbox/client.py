@@ -163,13 +163,19 @@ class LocalExecutor:
 
 
 _executors: dict[tuple[int, bool, bool], LocalExecutor] = {}
+_owner = os.getpid()
 _lock = threading.Lock()
 
 
 def get_executor(slots: int, allow_unisolated: bool, bubblewrap: bool) -> LocalExecutor:
     """The process-wide executor for these settings (fork servers are started on first use)."""
+    global _owner
     key = (slots or os.cpu_count() or 1, allow_unisolated, bubblewrap)
     with _lock:
+        if _owner != os.getpid():
+            # A forked copy of this process must not talk to its parent's fork servers.
+            _executors.clear()
+            _owner = os.getpid()
         if key not in _executors:
             _executors[key] = LocalExecutor(*key)
         return _executors[key]
@@ -177,5 +183,6 @@ def get_executor(slots: int, allow_unisolated: bool, bubblewrap: bool) -> LocalE
 
 @atexit.register
 def _close_all() -> None:
-    for executor in _executors.values():
-        executor.close()
+    if _owner == os.getpid():
+        for executor in _executors.values():
+            executor.close()
