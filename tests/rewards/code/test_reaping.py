@@ -39,7 +39,7 @@ def test_setsid_escapees_are_reaped() -> None:
         with open(f"/proc/{server}/task/{server}/children") as f:
             left = f.read().split()
     finally:
-        slot.stop()
+        slot.close()
     assert reply["exit_code"] == 0, reply
     assert left == [], f"the fork server still has children: {left}"
     sleepers = [int(p) for p in reply["stdout"].split()]

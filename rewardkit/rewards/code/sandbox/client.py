@@ -34,12 +34,15 @@ class SandboxUnavailable(RuntimeError):
 class Slot:
     def __init__(self, index: int, found: probing.Probe, use_bwrap: bool, bin_dir: str = "") -> None:
         self.index, self.found, self.use_bwrap = index, found, use_bwrap
+        self.owns_bin_dir = not bin_dir
         self.bin_dir = bin_dir or tempfile.mkdtemp(prefix="rewardkit-bin-")
+        self.scratch_base = ""
         self.proc: subprocess.Popen[bytes] | None = None
         self.lock = threading.Lock()
 
     def _config(self) -> dict[str, Any]:
         base = f"/tmp/rewardkit-slot{self.index}" if self.use_bwrap else tempfile.mkdtemp(prefix="rewardkit-")
+        self.scratch_base = "" if self.use_bwrap else base  # under bwrap it lives in a private tmpfs
         uid = probing.UID_BASE + self.index if self.found.uid_switch else 0
         return {"uid": uid, "landlock": self.found.landlock_abi, "seccomp": self.found.seccomp,
                 "read_paths": [*probing.read_paths(), self.bin_dir], "scratch_base": base, "nproc": 16,
@@ -70,6 +73,15 @@ class Slot:
                 self.proc.kill()
                 self.proc.wait()
             self.proc = None
+        # A server killed from outside could not clean up after itself.
+        if self.scratch_base:
+            shutil.rmtree(self.scratch_base, ignore_errors=True)
+            self.scratch_base = ""
+
+    def close(self) -> None:
+        self.stop()
+        if self.owns_bin_dir:
+            shutil.rmtree(self.bin_dir, ignore_errors=True)
 
     def call(self, request: dict[str, Any]) -> dict[str, Any]:
         """Send one request; restart a dead server once; raise SandboxUnavailable when that fails."""
