@@ -1,0 +1,219 @@
+"""The ``rewardkit`` command: parse arguments, call the library, print. Plugins add commands via a hook."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import registry
+from .config import CompositionConfig, parse_config, read_config_file
+from .errors import ConfigError, RewardkitError
+from .params import describe_params
+from .plugins import get_plugin_manager, plugin_distribution
+from .runner import default_workers
+from .scorefile import FileReport, score_file
+from .stats import TOTAL
+
+err = Console(stderr=True, highlight=False)
+MAX_REPORTED_ERRORS = 1000
+
+
+class _Group(click.Group):
+    """Turns rewardkit's own errors into a one-line message and exit status 2, instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RewardkitError as exc:
+            err.print(f"[bold red]Error:[/] {exc}", markup=True, highlight=False)
+            sys.exit(2)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="rewardkit")
+def cli() -> None:
+    """Verifiable rewards for RL on language models: score files, list and describe rewards."""
+
+
+@cli.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--config", "-c", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="YAML file with a 'rewards:' list.")
+@click.option("--reward", "-r", "reward_args", multiple=True, metavar="NAME[:WEIGHT]",
+              help="Add a term (repeatable), e.g. -r think_format:0.2.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write scored lines here (atomically). Default: stdout.")
+@click.option("--workers", "-j", type=click.IntRange(min=0), default=None,
+              help="Worker processes (default: number of cores; 0 scores in-process without time budgets).")
+@click.option("--details/--no-details", default=False, help="Add reward_details (status, reason, details).")
+@click.option("--reference-column", default=None, help="Column holding the gold answer (default: answer).")
+@click.option("--chunk-lines", type=click.IntRange(min=1), default=256, show_default=True,
+              help="Lines per chunk sent to a worker.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
+def score(source: Path, config_path: Path | None, reward_args: tuple[str, ...], output: Path | None,
+          workers: int | None, details: bool, reference_column: str | None, chunk_lines: int,
+          progress: bool | None) -> None:
+    """Score every line of SOURCE (JSONL with a 'completion' field) and write it back with its rewards."""
+    config = _build_config(config_path, reward_args, reference_column)
+    workers = default_workers() if workers is None else workers
+    reported = 0
+
+    def on_error(error: Any) -> None:
+        nonlocal reported
+        reported += 1
+        if reported <= MAX_REPORTED_ERRORS:
+            err.print(f"{source}:{error.line}: {error.message}", markup=False)
+
+    show = err.is_terminal if progress is None else progress
+    with _progress_bar(source, show) as advance:
+        report = score_file(config, source, output, workers, details, chunk_lines, on_error, advance)
+    if reported > MAX_REPORTED_ERRORS:
+        err.print(f"... and {reported - MAX_REPORTED_ERRORS} more invalid lines", markup=False)
+    _print_summary(report, output)
+    failed = _over_budget(config, report)
+    if report.invalid or failed:
+        sys.exit(1)
+
+
+def _build_config(path: Path | None, reward_args: tuple[str, ...], reference_column: str | None
+                  ) -> CompositionConfig:
+    data: dict[str, Any] = read_config_file(path) if path is not None else {}
+    terms = list(data.get("rewards") or [])
+    for arg in reward_args:
+        name, _, weight = arg.partition(":")
+        try:
+            terms.append({"name": name, "weight": float(weight) if weight else 1.0})
+        except ValueError:
+            raise ConfigError(f"--reward {arg!r}: the weight after ':' must be a number") from None
+    if not terms:
+        raise ConfigError("no rewards to score: pass --config FILE or -r NAME (see 'rewardkit list')")
+    data["rewards"] = terms
+    if reference_column:
+        data["reference_column"] = reference_column
+    try:
+        return parse_config(data)
+    except ConfigError as exc:
+        raise type(exc)(f"{path}: {exc}" if path else str(exc)) from None
+
+
+class _progress_bar:  # noqa: N801 - used as a context manager, reads like a function
+    def __init__(self, source: Path, show: bool) -> None:
+        self.show = show
+        self.progress = Progress(
+            TextColumn("scoring"), BarColumn(), DownloadColumn(), TimeElapsedColumn(), console=err, transient=True
+        )
+        self.task = self.progress.add_task("score", total=source.stat().st_size)
+
+    def __enter__(self) -> Any:
+        if not self.show:
+            return lambda n: None
+        self.progress.start()
+        return lambda n: self.progress.advance(self.task, n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.show:
+            self.progress.stop()
+
+
+def _print_summary(report: FileReport, output: Path | None) -> None:
+    table = Table(title="rewardkit score", title_justify="left")
+    for column in ("term", "mean", "count", "nulls", "errors", "timeouts", "n/a"):
+        table.add_column(column, justify="left" if column == "term" else "right")
+    for path, ts in report.stats.terms.items():
+        mean = "-" if ts.mean is None else f"{ts.mean:.4f}"
+        table.add_row(path, mean, str(ts.count), str(ts.nulls), str(ts.errors), str(ts.timeouts),
+                      str(ts.not_applicable), style="bold" if path == TOTAL else None)
+    err.print(table)
+    where = f" -> {output}" if output else ""
+    err.print(
+        f"{report.stats.rows} lines scored, {report.invalid} invalid, in {report.seconds:.2f} s "
+        f"({report.lines_per_second:,.0f} lines/s){where}", markup=False,
+    )
+
+
+def _over_budget(config: CompositionConfig, report: FileReport) -> bool:
+    over = False
+    for path in report.stats.terms:
+        rate = report.stats.error_rate(path)
+        if rate > config.max_error_rate:
+            err.print(f"[bold red]Error:[/] {rate:.0%} of {path!r} scores failed for infrastructure reasons "
+                      f"(max_error_rate {config.max_error_rate:.0%}); see --details for the reasons.")
+            over = True
+    return over
+
+
+@cli.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_rewards(as_json: bool) -> None:
+    """List installed rewards and the plugin each comes from."""
+    specs = sorted(registry.rewards().values(), key=lambda s: s.name)
+    if as_json:
+        click.echo(json.dumps([{"name": s.name, "plugin": s.plugin, "description": s.description}
+                               for s in specs], indent=2))
+        return
+    table = Table()
+    for column in ("reward", "plugin", "description"):
+        table.add_column(column)
+    for s in specs:
+        table.add_row(s.name, s.plugin, s.description.splitlines()[0] if s.description else "")
+    Console().print(table)
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def describe(name: str, as_json: bool) -> None:
+    """Show a reward's description, plugin, output range, needed columns and parameters."""
+    spec = registry.get(name)
+    defaults = spec.params()
+    info = {
+        "name": spec.name, "plugin": spec.plugin, "distribution": plugin_distribution(spec.plugin),
+        "description": spec.description, "range": list(spec.output_range(defaults)),
+        "columns": list(spec.columns), "needs_reference": spec.needs_reference, "timeout_s": spec.timeout_s,
+        "params": [p.__dict__ for p in describe_params(spec.params)],
+    }
+    if as_json:
+        click.echo(json.dumps(info, indent=2, default=str))
+        return
+    out = Console(highlight=False)
+    out.print(f"[bold]{spec.name}[/]  (plugin {spec.plugin}; {info['distribution']})")
+    out.print(spec.description, markup=False)
+    lo, hi = info["range"]
+    needs = ", ".join(["reference answer"] * spec.needs_reference + list(spec.columns)) or "nothing"
+    out.print(f"range: [{lo}, {hi}]    needs: {needs}    time budget: {spec.timeout_s:g} s", markup=False)
+    table = Table(title="parameters", title_justify="left")
+    for column in ("name", "type", "default", "description"):
+        table.add_column(column)
+    for p in describe_params(spec.params):
+        bounds = " ".join(f"{k} {v}" for k, v in p.bounds.items())
+        table.add_row(p.name, p.type, repr(p.default), p.help + (f" ({bounds})" if bounds else ""))
+    out.print(table)
+
+
+@cli.command()
+def plugins() -> None:
+    """List loaded plugins and the packages they come from."""
+    pm = get_plugin_manager()
+    for name, _plugin in sorted(pm.list_name_plugin()):
+        click.echo(f"{name}\t{plugin_distribution(name)}")
+
+
+def _load_plugin_commands() -> None:
+    try:
+        get_plugin_manager().hook.register_commands(cli=cli)
+    except RewardkitError as exc:  # a broken plugin must not take `rewardkit --help` down with it
+        err.print(f"[bold red]Error:[/] {exc}")
+
+
+_load_plugin_commands()
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,186 @@
+"""Scoring a chunk of samples with a composition: the pure core shared by in-process and worker scoring.
+
+Terms are computed column by column (one term across the chunk, then the next), in dependency order, so
+gates and term-reading rewards see the scores they need and batch rewards see the whole chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .config import CompositionConfig, Term
+from .types import Sample, Score, Status
+
+#: Called before each (item, leaf) is computed; item -1 means "the whole chunk" (batch rewards).
+Heartbeat = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One sample's result: the weighted total and every term's score (groups included), by dotted path."""
+
+    total: float | None
+    scores: Mapping[str, Score]
+
+    def values(self) -> dict[str, float | None]:
+        return {path: s.value for path, s in self.scores.items()}
+
+
+def _no_beat(item: int, leaf: int) -> None:
+    return None
+
+
+def evaluate_chunk(
+    config: CompositionConfig,
+    samples: Sequence[Sample],
+    forced: Mapping[tuple[int, int], Score] | None = None,
+    beat: Heartbeat = _no_beat,
+) -> list[Scored]:
+    """Score ``samples``; ``forced[(item, leaf)]`` replaces a computation (a timeout the runner enforced)."""
+    forced = forced or {}
+    per_sample: list[dict[str, Score]] = [{} for _ in samples]
+    for j, leaf in enumerate(config.leaves):
+        if leaf.spec is not None and leaf.spec.batch_fn is not None:
+            _run_batch(leaf, j, samples, per_sample, forced, beat)
+            continue
+        for i, sample in enumerate(samples):
+            pre = forced.get((i, j)) or forced.get((-1, j)) or _precheck(leaf, sample, per_sample[i])
+            if pre is None:
+                beat(i, j)
+                pre = _call(leaf, _with_terms(leaf, sample, per_sample[i]))
+            per_sample[i][leaf.path] = pre
+    return [_finish(config, scores) for scores in per_sample]
+
+
+def _run_batch(
+    leaf: Term,
+    j: int,
+    samples: Sequence[Sample],
+    per_sample: list[dict[str, Score]],
+    forced: Mapping[tuple[int, int], Score],
+    beat: Heartbeat,
+) -> None:
+    todo: list[int] = []
+    for i, sample in enumerate(samples):
+        pre = forced.get((i, j)) or forced.get((-1, j)) or _precheck(leaf, sample, per_sample[i])
+        if pre is None:
+            todo.append(i)
+        else:
+            per_sample[i][leaf.path] = pre
+    if not todo:
+        return
+    beat(-1, j)
+    assert leaf.spec is not None and leaf.spec.batch_fn is not None
+    batch = [_with_terms(leaf, samples[i], per_sample[i]) for i in todo]
+    try:
+        results = list(leaf.spec.batch_fn(batch, leaf.params))
+        if len(results) != len(batch):
+            raise ValueError(f"returned {len(results)} scores for {len(batch)} samples")
+    except Exception as exc:
+        results = [_crash(leaf, exc)] * len(batch)
+    for i, score in zip(todo, results, strict=True):
+        per_sample[i][leaf.path] = _checked(leaf, score)
+
+
+def _precheck(leaf: Term, sample: Sample, done: Mapping[str, Score]) -> Score | None:
+    """A score decided without calling the reward: a closed gate, or a missing column or gold answer."""
+    spec = leaf.spec
+    assert spec is not None
+    if leaf.gate is not None:
+        gated = _gate_verdict(leaf, done)
+        if gated is not None:
+            return gated
+    if spec.needs_reference and (sample.reference is None or sample.reference == ""):
+        return Score.not_applicable("the row has no reference answer")
+    for column in spec.columns:
+        if column not in sample.columns or sample.columns[column] is None:
+            return Score.not_applicable(f"the row has no {column!r} column")
+    return None
+
+
+def _gate_verdict(leaf: Term, done: Mapping[str, Score]) -> Score | None:
+    gate = leaf.gate
+    assert gate is not None
+    score = done.get(gate.term)
+    if score is None or score.status is Status.NOT_APPLICABLE:
+        return None  # the gate does not apply to this row: the term is computed as usual
+    if score.value is None:
+        return Score.error(f"gate {gate.term!r} failed ({score.status.value}): {score.reason}")
+    if score.value < gate.min:
+        return Score.ok(gate.value, f"gated: {gate.term} = {score.value:g} < {gate.min:g}", gated=True)
+    return None
+
+
+def _with_terms(leaf: Term, sample: Sample, done: dict[str, Score]) -> Sample:
+    # Copy only for rewards that read other terms: most rewards never look, and this is the hot path.
+    if leaf.spec is not None and leaf.spec.term_params:
+        return sample.with_terms(dict(done))
+    return sample
+
+
+def _call(leaf: Term, sample: Sample) -> Score:
+    assert leaf.spec is not None and leaf.spec.fn is not None
+    try:
+        score = leaf.spec.fn(sample, leaf.params)
+    except Exception as exc:
+        return _crash(leaf, exc)
+    return _checked(leaf, score)
+
+
+def _crash(leaf: Term, exc: BaseException) -> Score:
+    return Score.error(f"reward {leaf.path!r} raised {type(exc).__name__}: {exc}")
+
+
+def _checked(leaf: Term, score: Any) -> Score:
+    """Guard the contract: a reward that returns garbage or leaves its range is a bug, reported as error."""
+    if not isinstance(score, Score):
+        return Score.error(f"reward {leaf.path!r} returned {type(score).__name__}, not a rewardkit.Score")
+    if score.value is not None:
+        lo, hi = leaf.output_range()
+        if not lo - 1e-9 <= score.value <= hi + 1e-9:
+            return Score.error(f"reward {leaf.path!r} returned {score.value} outside its range [{lo}, {hi}]")
+    return score
+
+
+def _finish(config: CompositionConfig, scores: dict[str, Score]) -> Scored:
+    """Add group scores (bottom-up) and the total to the leaves' scores, in declaration order."""
+    ordered: dict[str, Score] = {}
+    total = _combine(config.terms, config.aggregate, config.on_null, scores, ordered)
+    return Scored(total.value, ordered)
+
+
+def _combine(
+    terms: Sequence[Term], aggregate: str, on_null: str, leaves: dict[str, Score], out: dict[str, Score]
+) -> Score:
+    parts: list[tuple[float, float]] = []
+    masked: list[str] = []
+    for term in terms:
+        if term.is_group:
+            out[term.path] = Score.ok(0.0)  # placeholder keeps parents before children in the output
+            score = _combine(term.children, term.aggregate, on_null, leaves, out)
+            out[term.path] = score
+        else:
+            score = leaves[term.path]
+            out[term.path] = score
+        if term.weight == 0 or score.status is Status.NOT_APPLICABLE:
+            continue  # metric-only terms and terms that do not apply to the row are not summed
+        if score.value is None:
+            masked.append(term.path)
+        else:
+            parts.append((term.weight, score.value))
+    if masked and on_null == "propagate":
+        return Score.error(f"masked because {', '.join(masked)} failed")
+    if not parts:
+        return Score.not_applicable("no weighted term applies to this row")
+    return Score.ok(_aggregate(parts, aggregate))
+
+
+def _aggregate(parts: list[tuple[float, float]], how: str) -> float:
+    if how == "sum":
+        return sum(w * v for w, v in parts)
+    if how == "mean":
+        return sum(w * v for w, v in parts) / sum(abs(w) for w, _ in parts)
+    weighted = [w * v for w, v in parts]
+    return min(weighted) if how == "min" else max(weighted)

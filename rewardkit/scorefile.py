@@ -1,0 +1,82 @@
+"""Score a JSONL file end to end: stream lines through the worker pool, write results atomically, count.
+
+Memory stays flat: lines are read in chunks, at most a few chunks per worker are in flight, and results
+are written in input order as soon as they are ready.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from .config import CompositionConfig
+from .io import AtomicWriter, LinesResult, LinesTask, RowError, iter_lines, score_lines
+from .runner import WorkerPool
+from .stats import Stats
+
+
+@dataclass
+class FileReport:
+    stats: Stats = field(default_factory=Stats)
+    invalid: int = 0
+    seconds: float = 0.0
+    kills: int = 0
+
+    @property
+    def lines_per_second(self) -> float:
+        return (self.stats.rows + self.invalid) / self.seconds if self.seconds else 0.0
+
+
+def score_file(
+    config: CompositionConfig,
+    source: str | Path,
+    output: str | Path | None,
+    workers: int = 0,
+    details: bool = False,
+    chunk_lines: int = 256,
+    on_error: Callable[[RowError], None] = lambda e: None,
+    on_progress: Callable[[int], None] = lambda n: None,
+) -> FileReport:
+    """Score ``source`` into ``output`` (stdout when None or ``-``); invalid rows go to ``on_error``."""
+    report = FileReport()
+    started = time.perf_counter()
+    tasks = (LinesTask(rows, details) for rows in iter_lines(source, chunk_lines))
+    pool = WorkerPool(config, score_lines, workers) if workers > 0 else None
+    try:
+        results = pool.map(tasks) if pool else (score_lines(config, t, {}, _no_beat) for t in tasks)
+        if output is None or str(output) == "-":
+            _drain(results, sys.stdout, report, on_error, on_progress)
+        else:
+            with AtomicWriter(output) as writer:
+                _drain(results, writer, report, on_error, on_progress)
+    finally:
+        if pool is not None:
+            report.kills = pool.kills
+            pool.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _drain(
+    results: Iterator[LinesResult],
+    out: IO[str] | AtomicWriter,
+    report: FileReport,
+    on_error: Callable[[RowError], None],
+    on_progress: Callable[[int], None],
+) -> None:
+    for result in results:
+        if result.lines:
+            out.write("\n".join(result.lines) + "\n")
+        for error in result.errors:
+            report.invalid += 1
+            on_error(error)
+        report.stats.merge(result.stats)
+        on_progress(result.bytes_read)
+
+
+def _no_beat(item: int, leaf: int) -> None:
+    return None
