@@ -103,7 +103,7 @@ def _build_config(path: Path | None, reward_args: tuple[str, ...], reference_col
         raise type(exc)(f"{path}: {exc}" if path else str(exc)) from None
 
 
-class _progress_bar:  # noqa: N801 - used as a context manager, reads like a function
+class _progress_bar:
     def __init__(self, source: Path, show: bool) -> None:
         self.show = show
         self.progress = Progress(
@@ -185,7 +185,7 @@ def describe(name: str, as_json: bool) -> None:
     out = Console(highlight=False)
     out.print(f"[bold]{spec.name}[/]  (plugin {spec.plugin}; {info['distribution']})")
     out.print(spec.description, markup=False)
-    lo, hi = info["range"]
+    lo, hi = spec.output_range(defaults)
     needs = ", ".join(["reference answer"] * spec.needs_reference + list(spec.columns)) or "nothing"
     out.print(f"range: [{lo}, {hi}]    needs: {needs}    time budget: {spec.timeout_s:g} s", markup=False)
     table = Table(title="parameters", title_justify="left")

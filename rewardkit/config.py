@@ -281,7 +281,7 @@ def _typed(data: Mapping[str, Any], key: str, kind: type, default: Any, where: s
     value = data.get(key, default)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise ConfigError(f"{where}.{key}: expected {kind.__name__}, got {value!r}")
     return value
 

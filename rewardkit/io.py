@@ -8,6 +8,7 @@ total or null) and, on request, ``reward_details``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -170,10 +171,8 @@ class AtomicWriter:
 
     def abort(self) -> None:
         self.file.close()
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self._tmp)
-        except FileNotFoundError:
-            pass
 
     def __enter__(self) -> AtomicWriter:
         return self

@@ -71,11 +71,22 @@ def build_params(reward: str, params_cls: type, values: Mapping[str, Any] | None
 def _check_bounds(value: Any, meta: Mapping[str, Any], where: str) -> None:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return
-    checks = {"ge": (lambda v, b: v >= b, ">="), "gt": (lambda v, b: v > b, ">"),
-              "le": (lambda v, b: v <= b, "<="), "lt": (lambda v, b: v < b, "<")}
-    for key, (ok, sym) in checks.items():
-        if key in meta and not ok(value, meta[key]):
+    for key, sym in _BOUNDS.items():
+        if key in meta and not _within(key, value, meta[key]):
             raise ParamError(f"{where}: must be {sym} {meta[key]}, got {value!r}")
+
+
+_BOUNDS = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+
+
+def _within(key: str, value: float, bound: float) -> bool:
+    if key == "ge":
+        return value >= bound
+    if key == "gt":
+        return value > bound
+    if key == "le":
+        return value <= bound
+    return value < bound
 
 
 def _coerce(value: Any, hint: Any, where: str) -> Any:
@@ -87,12 +98,11 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
     if origin in (Union, types.UnionType):
         if value is None and type(None) in args:
             return None
-        errors = []
         for arg in (a for a in args if a is not type(None)):
             try:
                 return _coerce(value, arg, where)
-            except ParamError as exc:
-                errors.append(str(exc))
+            except ParamError:
+                continue
         raise ParamError(f"{where}: expected {type_name(hint)}, got {_show(value)}")
     if origin is Literal:
         if value in args:

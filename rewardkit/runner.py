@@ -11,6 +11,7 @@ score, so every kill makes progress and results stay deterministic and in input 
 from __future__ import annotations
 
 import collections
+import contextlib
 import ctypes
 import ctypes.util
 import multiprocessing
@@ -36,7 +37,7 @@ TaskFn = Callable[[CompositionConfig, Any, Mapping[tuple[int, int], Score], Hear
 
 _IDLE = -2
 _POLL_S = 0.02
-_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_CLK_TCK: int = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def default_workers() -> int:
@@ -74,10 +75,8 @@ class _Worker:
         if kill:
             self.process.kill()
         else:
-            try:
+            with contextlib.suppress(OSError):
                 self.conn.send(None)
-            except OSError:
-                pass
         self.process.join(timeout=0 if kill else 2)
         if self.process.is_alive():
             self.process.kill()
@@ -155,7 +154,7 @@ class WorkerPool:
     def _collect(self, done: dict[int, Any], queue: collections.deque[_Job]) -> None:
         busy = {w.conn: w for w in self._workers if w.jobs}
         for conn in multiprocessing.connection.wait(list(busy), timeout=_POLL_S):
-            worker = busy[conn]  # type: ignore[index]
+            worker = busy[conn]
             try:
                 seq, ok, result = worker.conn.recv()
             except (EOFError, OSError):
@@ -188,8 +187,8 @@ class WorkerPool:
 
     def _budget(self, worker: _Worker) -> float:
         leaf = self.config.leaves[worker.beat[3]]
-        chunk = max(1, len(worker.jobs[0].payload)) if worker.beat[2] == -1 else 1
-        return leaf.timeout_s * chunk
+        chunk: int = max(1, len(worker.jobs[0].payload)) if worker.beat[2] == -1 else 1
+        return float(leaf.timeout_s * chunk)
 
     def _replace(self, worker: _Worker, queue: collections.deque[_Job], killed: bool) -> None:
         """Stop a worker, fix the (item, term) it was on, and send its jobs again to a fresh worker."""
@@ -228,7 +227,8 @@ def _cpu_seconds(pid: int | None) -> float:
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             fields = f.read().rsplit(b")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+        ticks = int(fields[11]) + int(fields[12])
+        return ticks / float(_CLK_TCK)
     except (OSError, IndexError, ValueError):
         return 0.0
 

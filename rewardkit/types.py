@@ -15,12 +15,12 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Union
+from typing import Any
 
 #: A chat message as OpenAI and TRL write it: ``{"role": ..., "content": ...}``.
 Message = Mapping[str, Any]
 #: A completion is plain text or a list of chat messages (TRL's "conversational" format).
-Completion = Union[str, Sequence[Message]]
+Completion = str | Sequence[Message]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -141,7 +141,7 @@ ScoreFn = Callable[[Sample, Any], Score]
 #: A batch reward function, for rewards that gain from seeing many samples at once (HTTP judges, sandboxes).
 BatchScoreFn = Callable[[Sequence[Sample], Any], Sequence[Score]]
 #: Output range, fixed or computed from the validated parameters.
-RangeSpec = Union[tuple[float, float], Callable[[Any], tuple[float, float]]]
+RangeSpec = tuple[float, float] | Callable[[Any], tuple[float, float]]
 
 
 @dataclass(frozen=True)
