@@ -1,0 +1,201 @@
+"""A composed reward as TRL ``reward_funcs`` and ``reward_weights``: one callable per top-level term.
+
+    from rewardkit.compose import compose
+    from rewardkit.integrations.trl import reward_funcs, reward_weights
+
+    reward = compose("rewards.yaml")
+    args = GRPOConfig(..., reward_weights=reward_weights(reward))
+    trainer = GRPOTrainer(model, args=args, reward_funcs=reward_funcs(reward), train_dataset=dataset)
+
+TRL logs ``rewards/<term>/mean`` and ``/std`` for each callable (named by the term's path) and sums
+``weight * value`` over the callables, which equals the composition's total when its ``aggregate`` is
+``sum``. Other aggregates cannot be split that way: the callables are then the total itself (weight 1)
+followed by every top-level term with weight 0, so each term is still logged.
+
+The callables of one set share their work: the first to see a batch scores every term once, the others
+read its result. A row whose total is masked (an infrastructure failure under ``on_null: propagate``, or no
+weighted term applying) is ``None`` for every callable, which TRL turns into an advantage of 0; a single
+term's failure under ``on_null: skip`` is ``None`` for that callable only, which TRL's ``nansum`` skips as
+the composition does. Failure counts and nested terms' means go through TRL's ``log_metric``.
+
+``asynchronous=True`` gives ``async def __call__`` callables (TRL gathers them on its event loop thread)
+that score in a process pool of ``workers`` processes, for CPU-heavy verification (math, code). Nothing
+here imports trl or torch: the callables only follow the keyword contract TRL calls them with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from ..compose import TRAINER_KWARGS, Composition, compose
+from ..config import CompositionConfig
+from ..evaluate import Scored
+from ..runner import default_workers
+from ..stats import Stats
+
+RewardSource = Composition | CompositionConfig | Mapping[str, Any] | Sequence[Any] | str | Path
+_TOTAL = "total"
+
+
+class _SharedScorer:
+    """Scores a batch once for every callable of a set; remembers the last batch and its result."""
+
+    def __init__(self, composition: Composition) -> None:
+        self.composition = composition
+        self._lock = threading.Lock()
+        self._last: tuple[dict[str, Any], Future[list[Scored]]] | None = None
+
+    def claim(self, call: dict[str, Any]) -> tuple[Future[list[Scored]], bool]:
+        """The future holding this batch's result, and whether the caller must compute it."""
+        with self._lock:
+            if self._last is not None and _same_call(self._last[0], call):
+                return self._last[1], False
+            future: Future[list[Scored]] = Future()
+            self._last = (call, future)
+            return future, True
+
+    def fill(self, future: Future[list[Scored]], call: dict[str, Any]) -> None:
+        kwargs = {k: v for k, v in call.items() if k not in TRAINER_KWARGS}
+        try:
+            results = self.composition.score(**kwargs)
+        except BaseException as exc:
+            with self._lock:  # a retry of this batch computes again rather than replaying the failure
+                if self._last is not None and self._last[1] is future:
+                    self._last = None
+            future.set_exception(exc)
+            return
+        log_metric = call.get("log_metric")
+        if callable(log_metric):
+            _log_failures(results, log_metric, top_level=self._top_level())
+        future.set_result(results)
+
+    def _top_level(self) -> set[str]:
+        return {t.path for t in self.composition.config.terms}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"composition": self.composition}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["composition"])  # type: ignore[misc]
+
+
+class TermReward:
+    """One term of a composed reward as a TRL reward function; ``__name__`` is the term's path."""
+
+    def __init__(self, scorer: _SharedScorer, path: str | None, name: str) -> None:
+        self._scorer = scorer
+        self.path = path  # None: the composition's total
+        self.__name__ = name
+
+    def __call__(
+        self, prompts: Sequence[Any] | None = None, completions: Sequence[Any] | None = None, **kwargs: Any
+    ) -> list[float | None]:
+        call = {"prompts": prompts, "completions": completions, **kwargs}
+        future, mine = self._scorer.claim(call)
+        if mine:
+            self._scorer.fill(future, call)
+        return self._pick(future.result())
+
+    def _pick(self, results: Sequence[Scored]) -> list[float | None]:
+        if self.path is None:
+            return [r.total for r in results]
+        path = self.path
+        return [None if r.total is None else r.scores[path].value for r in results]
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.__name__!r} of {self._scorer.composition!r}>"
+
+
+class AsyncTermReward(TermReward):
+    """`TermReward` with ``async def __call__``: scores off the event loop, in the composition's pool."""
+
+    async def __call__(  # type: ignore[override]
+        self, prompts: Sequence[Any] | None = None, completions: Sequence[Any] | None = None, **kwargs: Any
+    ) -> list[float | None]:
+        call = {"prompts": prompts, "completions": completions, **kwargs}
+        future, mine = self._scorer.claim(call)
+        if mine:
+            await asyncio.to_thread(self._scorer.fill, future, call)
+        results: list[Scored] = await asyncio.wrap_future(future)
+        return self._pick(results)
+
+
+def reward_funcs(
+    reward: RewardSource, *, asynchronous: bool = False, workers: int | None = None
+) -> list[TermReward]:
+    """TRL reward functions for a composed reward (or a config mapping or YAML path to compose).
+
+    ``asynchronous`` gives `AsyncTermReward`s scoring in ``workers`` processes (default: the composition's
+    own, or one per core when it has none). ``workers`` given explicitly replaces the composition's.
+    """
+    composition = _composition(reward)
+    if workers is not None or (asynchronous and composition.workers <= 0):
+        composition = Composition(composition.config, default_workers() if workers is None else workers)
+    scorer = _SharedScorer(composition)
+    kind = AsyncTermReward if asynchronous else TermReward
+    config = composition.config
+    terms = [kind(scorer, t.path, t.path) for t in config.terms]
+    if splits_into_terms(config):
+        return terms
+    return [kind(scorer, None, _total_name(config)), *terms]
+
+
+def reward_weights(reward: RewardSource) -> list[float]:
+    """The ``GRPOConfig.reward_weights`` matching `reward_funcs` for the same reward, in the same order."""
+    config = _composition(reward).config
+    weights = [t.weight for t in config.terms]
+    return weights if splits_into_terms(config) else [1.0] + [0.0] * len(weights)
+
+
+def splits_into_terms(config: CompositionConfig) -> bool:
+    """Whether TRL's weighted sum over the top-level terms reproduces the composition's total."""
+    return config.aggregate == "sum"
+
+
+def _total_name(config: CompositionConfig) -> str:
+    names = {t.path for t in config.terms}
+    return config.name if config.name not in names else f"{config.name}_{_TOTAL}"
+
+
+def _composition(reward: RewardSource) -> Composition:
+    return reward if isinstance(reward, Composition) else compose(reward)
+
+
+def _same_call(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Whether two calls carry the same batch: same keys, and each list the same object or equal."""
+    if a.keys() != b.keys():
+        return False
+    for key, value in a.items():
+        if key in TRAINER_KWARGS or value is b[key]:
+            continue
+        try:
+            if not bool(value == b[key]):
+                return False
+        except Exception:  # arrays and tensors refuse a truth value: treat them as different batches
+            return False
+    return True
+
+
+def _log_failures(
+    results: Sequence[Scored], log_metric: Callable[[str, float], Any], top_level: set[str]
+) -> None:
+    """Failure counts per term, masked rows, and nested terms' means (TRL logs top-level means itself)."""
+    if not results:
+        return
+    stats = Stats()
+    for r in results:
+        stats.add(r)
+    log_metric("rewardkit/masked_rows", float(sum(1 for r in results if r.total is None)))
+    for path in results[0].scores:
+        ts = stats.terms[path]
+        if path not in top_level and ts.mean is not None:
+            log_metric(f"rewardkit/{path}/mean", ts.mean)
+        log_metric(f"rewardkit/{path}/errors", float(ts.errors))
+        log_metric(f"rewardkit/{path}/timeouts", float(ts.timeouts))
+
+__all__ = ["AsyncTermReward", "TermReward", "reward_funcs", "reward_weights", "splits_into_terms"]
