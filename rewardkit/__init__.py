@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from .compose import Composition, compose
 from .errors import (
     ConfigError,
     ErrorBudgetExceeded,
@@ -28,6 +29,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Completion",
+    "Composition",
     "ConfigError",
     "ErrorBudgetExceeded",
     "InputError",
@@ -42,6 +44,7 @@ __all__ = [
     "UnknownRewardError",
     "WorkerError",
     "__version__",
+    "compose",
     "hookimpl",
     "param",
 ]

@@ -21,7 +21,7 @@ from .runner import default_workers
 from .scorefile import FileReport, score_file
 from .stats import TOTAL
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 MAX_REPORTED_ERRORS = 1000
 
 

@@ -30,6 +30,7 @@ BUILTIN_PLUGINS = (
 
 _lock = threading.Lock()
 _pm: pluggy.PluginManager | None = None
+_dists: dict[str, str] = {}  # entry-point plugin name -> "package version"
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
@@ -71,14 +72,14 @@ def _build() -> pluggy.PluginManager:
                 f"Fix or uninstall it, or set {LOAD_ENV} to the plugins you want."
             ) from exc
         pm.register(plugin, name=ep.name)
+        if ep.dist is not None:
+            _dists[ep.name] = f"{ep.dist.name} {ep.dist.version}"
     return pm
 
 
 def plugin_distribution(plugin_name: str) -> str:
     """``package version`` of the distribution that installed a plugin, or ``rewardkit`` for built-ins."""
-    pm = get_plugin_manager()
-    plugin = pm.get_plugin(plugin_name)
-    for p, dist in pm.list_plugin_distinfo():
-        if p is plugin:
-            return f"{dist.metadata['name']} {dist.version}"
+    get_plugin_manager()
+    if plugin_name in _dists:
+        return _dists[plugin_name]
     return "rewardkit (built-in)" if plugin_name in BUILTIN_PLUGINS else "registered at run time"

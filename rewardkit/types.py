@@ -14,15 +14,12 @@ import enum
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 #: A chat message as OpenAI and TRL write it: ``{"role": ..., "content": ...}``.
 Message = Mapping[str, Any]
 #: A completion is plain text or a list of chat messages (TRL's "conversational" format).
 Completion = str | Sequence[Message]
-
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 class Status(str, enum.Enum):
@@ -81,8 +78,8 @@ class Sample:
     completion: Completion
     prompt: Any = None
     reference: Any = None
-    columns: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
-    terms: Mapping[str, Score] = field(default_factory=lambda: _EMPTY)
+    columns: Mapping[str, Any] = field(default_factory=dict)
+    terms: Mapping[str, Score] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -99,7 +96,7 @@ class Score:
     value: float | None
     status: Status = Status.OK
     reason: str = ""
-    details: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    details: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.value is not None and not math.isfinite(self.value):

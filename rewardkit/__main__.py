@@ -1,0 +1,5 @@
+"""`python -m rewardkit` runs the command line."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,68 @@
+"""Test-only rewards, defined at module level so worker processes can unpickle them."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+from rewardkit import RewardSpec, Sample, Score, param
+from rewardkit.config import CompositionConfig, Term
+
+
+@dataclass(frozen=True)
+class NoParams:
+    pass
+
+
+@dataclass(frozen=True)
+class FixedParams:
+    value: float = param(1.0, "the value to return")
+
+
+def contains_x(sample: Sample, params: NoParams) -> Score:
+    """1 when the completion contains 'x': cheap, pure, deterministic."""
+    return Score.ok(1.0 if "x" in sample.text else 0.0)
+
+
+def hostile(sample: Sample, params: NoParams) -> Score:
+    """Misbehaves on cue: 'spin' burns CPU forever, 'die' kills its process, 'raise' raises, 'sleep' blocks."""
+    text = sample.text
+    if text == "spin":
+        while True:
+            pass
+    if text == "die":
+        os._exit(3)
+    if text == "raise":
+        raise RuntimeError("boom")
+    if text == "sleep":
+        time.sleep(3600)
+    return Score.ok(0.5)
+
+
+def infra(sample: Sample, params: NoParams) -> Score:
+    """An infrastructure failure on rows whose completion says 'down'."""
+    return Score.error("service unreachable") if sample.text == "down" else Score.ok(1.0)
+
+
+def out_of_range(sample: Sample, params: NoParams) -> Score:
+    return Score.ok(7.0)
+
+
+def _spec(name: str, fn: object, timeout_s: float = 10.0) -> RewardSpec:
+    return RewardSpec(name=name, description=name, params=NoParams, range=(0.0, 1.0), fn=fn,  # type: ignore[arg-type]
+                      timeout_s=timeout_s, plugin="tests")
+
+
+CONTAINS_X = _spec("contains_x", contains_x)
+HOSTILE = _spec("hostile", hostile)
+INFRA = _spec("infra", infra)
+OUT_OF_RANGE = _spec("out_of_range", out_of_range)
+
+
+def config_of(*terms: tuple[RewardSpec, float, float], max_error_rate: float = 1.0) -> CompositionConfig:
+    """A composition of (spec, weight, timeout_s) terms, bypassing the registry."""
+    return CompositionConfig(
+        terms=tuple(Term(spec.name, weight, spec, NoParams(), None, timeout) for spec, weight, timeout in terms),
+        max_error_rate=max_error_rate,
+    )

@@ -1,0 +1,118 @@
+"""End-to-end runs of the `rewardkit` command, as a user types it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+GOOD = "<think>2+2=4</think><answer>4</answer>"
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "rewardkit", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+
+
+def write_jsonl(path: Path, rows: list[object]) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "rewards.yaml"
+    path.write_text(
+        "rewards:\n"
+        "  - name: think_format\n    weight: 0.5\n"
+        "  - name: math\n    weight: 1.0\n    gate: think_format\n"
+        "  - name: length\n    weight: 0\n    params: {unit: chars, target: 40}\n"
+    )
+    return path
+
+
+def test_score_writes_each_row_back_with_its_rewards_in_input_order(tmp_path: Path, config: Path) -> None:
+    rows = [{"id": i, "prompt": "2+2?", "completion": GOOD if i % 2 else "<answer>4</answer>", "answer": "4"}
+            for i in range(300)]
+    source = write_jsonl(tmp_path / "in.jsonl", rows)
+    result = run("score", str(source), "--config", str(config), "-o", "out.jsonl", "-j", "2", "--chunk-lines", "7",
+                 cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [o["id"] for o in out] == list(range(300))
+    assert out[1]["rewards"] == {"think_format": 1.0, "math": 1.0, "length": 1 - abs(len(GOOD) - 40) / 40}
+    assert out[1]["reward"] == 1.5 and out[0]["reward"] == 0.0
+    assert {k: out[3][k] for k in rows[3]} == rows[3]  # the input is kept as it was
+    assert "think_format" in result.stderr and "300 lines scored, 0 invalid" in result.stderr
+
+
+def test_invalid_lines_are_reported_with_numbers_and_valid_lines_still_scored(tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "in.jsonl", [
+        {"completion": GOOD}, "{oops", {"completion": 3}, "", {"prompt": "no completion"}, {"completion": "x"},
+    ])
+    result = run("score", str(source), "-r", "think_format", "-o", "out.jsonl", cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"{source}:2: invalid JSON" in result.stderr
+    assert f"{source}:3: field 'completion': expected a string" in result.stderr
+    assert f"{source}:5: field 'completion': missing" in result.stderr
+    out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [o["reward"] for o in out] == [1.0, 0.0]
+    assert "2 lines scored, 3 invalid" in result.stderr
+
+
+def test_reward_weights_from_the_command_line_and_details(tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "in.jsonl", [{"completion": [{"role": "assistant", "content": GOOD}]}])
+    result = run("score", str(source), "-r", "think_format:0.25", "-r", "tag_count", "--details", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stdout.splitlines()
+    out = json.loads(line)
+    assert out["reward"] == 1.25
+    assert out["reward_details"]["think_format"]["status"] == "ok"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-r", "think_fromat"], "Did you mean 'think_format'?"),
+        ([], "no rewards to score"),
+        (["-r", "length:heavy"], "the weight after ':' must be a number"),
+    ],
+)
+def test_configuration_mistakes_exit_2_with_a_one_line_error(tmp_path: Path, args: list[str], message: str) -> None:
+    source = write_jsonl(tmp_path / "in.jsonl", [{"completion": GOOD}])
+    result = run("score", str(source), *args, "-o", "out.jsonl", cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_an_interrupted_run_never_leaves_a_half_file(tmp_path: Path) -> None:
+    rows = [{"completion": GOOD * 50, "answer": "4"} for _ in range(100_000)]
+    source = write_jsonl(tmp_path / "in.jsonl", rows)
+    (tmp_path / "out.jsonl").write_text("previous results\n")
+    proc = subprocess.Popen([sys.executable, "-m", "rewardkit", "score", str(source), "-r", "repetition",
+                             "-o", "out.jsonl", "-j", "1"], cwd=tmp_path, stderr=subprocess.PIPE)
+    time.sleep(3)
+    assert proc.poll() is None, "finished too fast to interrupt; make the input larger"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert (tmp_path / "out.jsonl").read_text() == "previous results\n"
+
+
+def test_list_and_describe(tmp_path: Path) -> None:
+    listing = run("list", "--json", cwd=tmp_path)
+    names = {r["name"] for r in json.loads(listing.stdout)}
+    assert {"think_format", "math", "length"} <= names
+    described = json.loads(run("describe", "length", "--json", cwd=tmp_path).stdout)
+    assert described["range"] == [0.0, 1.0]
+    assert {p["name"] for p in described["params"]} >= {"target", "unit"}
+    text = run("describe", "length", cwd=tmp_path).stdout
+    assert "target" in text and "parameters" in text
+    missing = run("describe", "lenght", cwd=tmp_path)
+    assert missing.returncode == 2 and "Did you mean 'length'?" in missing.stderr
