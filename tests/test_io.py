@@ -39,7 +39,7 @@ def test_invalid_rows_say_what_is_wrong_and_where(raw: bytes, message: str) -> N
 def test_a_valid_row_splits_into_completion_prompt_reference_and_columns() -> None:
     raw = json.dumps({"completion": [{"role": "assistant", "content": "hi"}], "prompt": "p", "gold": "4",
                       "task": "math", "rewards": {"old": 1}}).encode()
-    sample, obj = parse_row(1, raw, "gold")  # type: ignore[misc]
+    sample, _ = parse_row(1, raw, "gold")  # type: ignore[misc]
     assert sample.text == "hi" and sample.prompt == "p" and sample.reference == "4"
     assert dict(sample.columns) == {"task": "math"}  # old results are not inputs
 

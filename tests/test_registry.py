@@ -27,7 +27,7 @@ def fresh_registry() -> Iterator[None]:
 
 def test_builtins_are_registered_through_the_plugin_hook() -> None:
     found = registry.rewards()
-    assert BUILTINS <= set(found)
+    assert set(found) >= BUILTINS
     for name in BUILTINS:
         assert found[name].plugin in plugins.BUILTIN_PLUGINS
 
@@ -84,7 +84,8 @@ def test_the_template_plugin_is_found_through_its_entry_point() -> None:
     assert plugins.plugin_distribution("template").startswith("rewardkit-template ")
     from rewardkit import compose
 
-    assert compose(["exact_match"])(completions=["<answer> Paris </answer>", "Lyon"], answer=["paris"] * 2) == [1.0, 0.0]
+    reward = compose(["exact_match"])
+    assert reward(completions=["<answer> Paris </answer>", "Lyon"], answer=["paris"] * 2) == [1.0, 0.0]
 
 
 def test_load_plugins_env_can_turn_entry_point_plugins_off() -> None:
