@@ -119,7 +119,7 @@ def create_app(config: CompositionConfig, workers: int, settings: ServerSettings
     app[STARTED] = time.monotonic()
 
     async def start_service(app: web.Application) -> None:
-        app[SERVICE] = RewardService(config, workers, max_round_samples=max(4096, settings.max_samples))
+        app[SERVICE] = RewardService(config, workers)
 
     async def stop_service(app: web.Application) -> None:
         # In a thread: closing waits for the round in flight, and the loop must stay responsive meanwhile.

@@ -1,10 +1,10 @@
-"""Scoring off the event loop: concurrent requests are gathered into rounds and sent through one worker pool.
+"""Scoring off the event loop: requests are cut into chunks that lanes, one per worker process, take in turn.
 
-Why rounds: `WorkerPool.map` serves one caller at a time and yields in order. A dispatcher thread takes
-every request waiting when it becomes free, flattens their samples, cuts them into chunks spread across
-the workers and maps them in one go; each request is answered as soon as its last chunk is back. At
-concurrency 32 a round carries many small requests, so a worker round trip is paid per chunk, not per
-request. The workers enforce each reward's time budget by a kill, so a round always ends.
+Why lanes rather than one pool for all: `WorkerPool.map` serves one caller at a time and yields in input
+order, so a single slow sample (a sympy timeout, a program running to its CPU limit) would hold back every
+request batched with it. Each lane owns a one-process `WorkerPool` (the same runner as ``rewardkit score``,
+with each reward's time budget enforced by a kill) and a thread feeding it from one shared queue of chunks.
+A big request is spread over every lane; a slow chunk delays only its own request.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..config import CompositionConfig
@@ -26,7 +26,8 @@ from ..types import Sample
 
 log = logging.getLogger("rewardkit.server")
 
-_MIN_CHUNK = 8
+#: Largest chunk a lane takes at once: small enough to spread a batch, big enough to amortise a round trip.
+MAX_CHUNK = 16
 
 
 class ServiceClosed(RewardkitError):
@@ -34,15 +35,27 @@ class ServiceClosed(RewardkitError):
 
 
 @dataclass
-class _Pending:
-    samples: Sequence[Sample]
+class _Request:
     future: asyncio.Future[list[Scored]]
     loop: asyncio.AbstractEventLoop
-    results: list[Scored] = field(default_factory=list)
+    results: list[Scored | None]
+    remaining: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def settle(self, value: list[Scored] | BaseException) -> None:
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+            self.loop.call_soon_threadsafe(_settle, self.future, value)
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    request: _Request
+    start: int
+    samples: list[Sample]
 
 
 def _settle(future: asyncio.Future[list[Scored]], value: list[Scored] | BaseException) -> None:
-    if future.done():  # the client went away and the handler was cancelled
+    if future.done():  # the client went away and the handler was cancelled, or a chunk failed first
         return
     if isinstance(value, BaseException):
         future.set_exception(value)
@@ -51,105 +64,93 @@ def _settle(future: asyncio.Future[list[Scored]], value: list[Scored] | BaseExce
 
 
 class RewardService:
-    """Scores sample lists for many concurrent callers; ``workers`` = 0 scores in the dispatcher thread."""
+    """Scores sample lists for many concurrent callers; ``workers`` = 0 scores in one thread, in-process."""
 
-    def __init__(self, config: CompositionConfig, workers: int, max_round_samples: int = 4096) -> None:
+    def __init__(self, config: CompositionConfig, workers: int) -> None:
         self.config = config
         self.workers = workers
-        self.max_round_samples = max_round_samples
-        self.pool: WorkerPool | None = WorkerPool(config, evaluate_chunk, workers) if workers > 0 else None
         self.served_requests = 0
         self.served_samples = 0
-        self._queue: queue.Queue[_Pending | None] = queue.Queue()
+        self._queue: queue.Queue[_Chunk | None] = queue.Queue()
         self._closed = False
-        self._thread = threading.Thread(target=self._loop, name="rewardkit-dispatch", daemon=True)
-        self._thread.start()
+        self._counter_lock = threading.Lock()
+        self._lanes = [
+            threading.Thread(target=self._lane, name=f"rewardkit-lane-{i}", daemon=True)
+            for i in range(max(1, workers))
+        ]
+        for lane in self._lanes:
+            lane.start()
 
     @property
     def pending(self) -> int:
+        """Chunks waiting for a lane."""
         return self._queue.qsize()
 
     async def score(self, samples: Sequence[Sample]) -> list[Scored]:
         """Every sample's result, in order; raises `ErrorBudgetExceeded` when the infrastructure failed."""
         if self._closed:
-            raise ServiceClosed("the server is shutting down")
+            raise ServiceClosed("the server is shutting down; retry on another replica")
         if not samples:
             return []
         loop = asyncio.get_running_loop()
-        pending = _Pending(samples, loop.create_future(), loop)
-        self._queue.put(pending)
-        results = await pending.future
+        size = max(1, min(MAX_CHUNK, -(-len(samples) // len(self._lanes))))
+        starts = range(0, len(samples), size)
+        request = _Request(loop.create_future(), loop, [None] * len(samples), len(starts))
+        for i in starts:
+            self._queue.put(_Chunk(request, i, list(samples[i : i + size])))
+        results = await request.future
         check_error_budget(self.config, results)
         return results
 
     def close(self, timeout: float = 30.0) -> None:
-        """Finish the work already queued, then stop the dispatcher and the worker processes."""
+        """Finish the chunks already queued, then stop the lanes and their worker processes."""
         if self._closed:
             return
         self._closed = True
-        self._queue.put(None)
-        self._thread.join(timeout)
-        if self.pool is not None:
-            self.pool.close()
+        for _ in self._lanes:
+            self._queue.put(None)
+        for lane in self._lanes:
+            lane.join(timeout)
 
-    # -- the dispatcher thread -------------------------------------------------------------------
+    # -- the lanes ----------------------------------------------------------------------------------
 
-    def _loop(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch, stop = [first], False
-            size = len(first.samples)
-            while size < self.max_round_samples:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    stop = True
-                    break
-                batch.append(nxt)
-                size += len(nxt.samples)
-            self._run_round(batch)
-            if stop:
-                return
-
-    def _run_round(self, batch: list[_Pending]) -> None:
-        owners = iter(batch)
-        current = next(owners)
+    def _lane(self) -> None:
+        pool = WorkerPool(self.config, evaluate_chunk, 1) if self.workers > 0 else None
         try:
-            for result in self._results(batch):
-                while len(current.results) == len(current.samples):
-                    current = next(owners)
-                current.results.append(result)
-                if len(current.results) == len(current.samples):
-                    self._finish(current, current.results)
-        except Exception as exc:
-            log.error("scoring round of %d requests failed: %s", len(batch), exc)
-            if isinstance(exc, WorkerError) and self.pool is not None:
-                self.pool.close()  # start afresh; the next round spawns new workers
-                self.pool = WorkerPool(self.config, evaluate_chunk, self.workers)
-            for p in batch:
-                if len(p.results) < len(p.samples):
-                    self._finish(p, exc)
+            while (chunk := self._queue.get()) is not None:
+                if chunk.request.future.done():
+                    continue  # cancelled by its client, or another chunk of it failed
+                try:
+                    results = self._score_chunk(pool, chunk.samples)
+                except Exception as exc:
+                    log.error("scoring %d samples failed: %s", len(chunk.samples), exc)
+                    chunk.request.settle(exc)
+                    if isinstance(exc, WorkerError) and pool is not None:
+                        pool.close()  # start afresh with a new worker process
+                        pool = WorkerPool(self.config, evaluate_chunk, 1)
+                    continue
+                self._deliver(chunk, results)
+        finally:
+            if pool is not None:
+                pool.close()
 
-    def _results(self, batch: list[_Pending]) -> Iterator[Scored]:
-        samples = [s for p in batch for s in p.samples]
-        if self.pool is None:
-            yield from evaluate_chunk(self.config, samples)
-            return
-        size = max(_MIN_CHUNK, -(-len(samples) // (2 * self.pool.size)))
-        chunks = [samples[i : i + size] for i in range(0, len(samples), size)]
-        for chunk in self.pool.map(chunks):
-            yield from chunk
+    def _score_chunk(self, pool: WorkerPool | None, samples: list[Sample]) -> list[Scored]:
+        if pool is None:
+            return evaluate_chunk(self.config, samples)
+        return [r for part in pool.map([samples]) for r in part]
 
-    def _finish(self, pending: _Pending, value: list[Scored] | BaseException) -> None:
-        if not isinstance(value, BaseException):
-            self.served_requests += 1
-            self.served_samples += len(value)
-        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
-            pending.loop.call_soon_threadsafe(_settle, pending.future, value)
+    def _deliver(self, chunk: _Chunk, results: list[Scored]) -> None:
+        request = chunk.request
+        with request.lock:
+            request.results[chunk.start : chunk.start + len(results)] = results
+            request.remaining -= 1
+            done = request.remaining == 0
+        if done:
+            final = [r for r in request.results if r is not None]
+            with self._counter_lock:
+                self.served_requests += 1
+                self.served_samples += len(final)
+            request.settle(final)
 
 
 def check_error_budget(config: CompositionConfig, results: Sequence[Scored]) -> None:
