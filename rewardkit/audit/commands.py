@@ -1,0 +1,135 @@
+"""The ``rewardkit audit`` and ``rewardkit check`` commands, added to the CLI through the plugin hook.
+
+    rewardkit audit [--config FILE] [--format table|json] [--exploits FILE]... [--no-builtin]
+    rewardkit check DATA.jsonl --config FILE [--format table|json] [--limit N] [--gold-column COL]
+
+Exit status: 0 when everything held (audit) or nothing is wrong (check); 1 when an exploit is rewarded,
+a score could not be computed, nothing was audited, or the dataset has problems; 2 for usage and config
+errors (the group prints them).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ..config import CompositionConfig, load_config, parse_config
+from ..hookspecs import hookimpl
+from .check import RewardCheck, check_dataset, iter_problem_lines, read_rows
+from .corpus import builtin_paths, load_corpus
+from .runner import AuditReport, run_audit
+
+#: Audited when no --config is given: every built-in reward at its defaults, but the judge, which
+#: needs a server and a model (give them in a config to audit it).
+DEFAULT_REWARDS = ("think_format", "tag_count", "math", "code", "length", "cosine_length", "soft_overlong",
+                   "repetition")  # fmt: skip
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def default_config() -> CompositionConfig:
+    return parse_config({"name": "audit-defaults", "rewards": list(DEFAULT_REWARDS)})
+
+
+@click.command()
+@click.option("--config", "-c", "config_path", type=_FILE,
+              help="YAML config whose rewards are audited (default: the built-in rewards, judge excepted).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--exploits", "-e", "exploit_files", type=_FILE, multiple=True,
+              help="Extra exploit file (JSONL, the corpus's format); repeatable.")
+@click.option("--builtin/--no-builtin", default=True, show_default=True, help="Include the shipped corpus.")
+def audit(config_path: Path | None, fmt: str, exploit_files: tuple[Path, ...], builtin: bool) -> None:
+    """Score a corpus of reward hacks with each configured reward; fail when any is rewarded."""
+    config = load_config(config_path) if config_path else default_config()
+    paths = [*(builtin_paths() if builtin else []), *exploit_files]
+    report = run_audit(config, load_corpus(paths))
+    if fmt == "json":
+        click.echo(json.dumps([f.to_json() for f in report.findings], indent=2, ensure_ascii=False))
+    else:
+        _print_audit(report)
+    _audit_summary(report, config_path is None)
+    if report.failed or not report.findings:
+        sys.exit(1)
+
+
+def _print_audit(report: AuditReport) -> None:
+    table = Table(title="rewardkit audit", title_justify="left")
+    for column in ("exploit", "reward", "score", "ceiling", "result", "reason"):
+        table.add_column(column, justify="right" if column in ("score", "ceiling") else "left")
+    styles = {"held": "green", "not_applicable": "dim", "rewarded": "bold red", "error": "yellow"}
+    for f in report.findings:
+        score = "null" if f.score is None else f"{f.score:.3g}"
+        ceiling = "-" if f.ceiling is None else f"{f.ceiling:.3g}"
+        table.add_row(f.exploit, f.reward, score, ceiling, f"[{styles[f.outcome]}]{f.outcome}[/]",
+                      escape(f.reason[:80]))  # fmt: skip
+    Console(highlight=False, width=max(Console().width, 140)).print(table)
+
+
+def _audit_summary(report: AuditReport, defaults: bool) -> None:
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    counts: dict[str, int] = {}
+    for f in report.findings:
+        counts[f.outcome] = counts.get(f.outcome, 0) + 1
+    parts = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    err.print(f"{report.exploits_run} exploits, {len(report.findings)} checks: {parts or 'none'}", markup=False)
+    for family, n in sorted(report.skipped.items()):
+        hint = " (add a judge term with base_url and model to --config)" if family == "judge" else ""
+        err.print(f"not run: {n} {family} exploit(s), no configured reward of that family{hint}", markup=False)
+    if not report.findings:
+        err.print("Error: no exploit is aimed at any configured reward; nothing was audited", markup=False)
+    for f in report.failed:
+        err.print(f"{f.outcome.upper()}: {f.exploit} earned {f.score} from {f.reward} (ceiling {f.ceiling}): "
+                  f"{f.reason}", markup=False)  # fmt: skip
+    if defaults:
+        err.print("(audited the built-in rewards at their defaults; pass --config to audit yours)", markup=False)
+
+
+@click.command()
+@click.argument("data", type=_FILE)
+@click.option("--config", "-c", "config_path", type=_FILE, required=True, help="YAML config to check against.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Check only the first N rows.")
+@click.option("--gold-column", default=None,
+              help="Column with the gold (default: the config's reference_column; code also tries "
+                   "canonical_solution, solution, code, solutions).")  # fmt: skip
+def check(data: Path, config_path: Path, fmt: str, limit: int | None, gold_column: str | None) -> None:
+    """Preflight DATA.jsonl: golds parse and score the maximum, wrong answers the minimum, columns exist."""
+    config = load_config(config_path)
+    rows, bad = read_rows(data, limit)
+    results = check_dataset(config, rows, gold_column)
+    if fmt == "json":
+        out: dict[str, Any] = {"rows": len(rows), "invalid_lines": [{"line": n, "detail": d} for n, d in bad],
+                               "rewards": [r.to_json() for r in results]}  # fmt: skip
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
+    else:
+        _print_check(data, len(rows), bad, results)
+    if bad or not all(r.ok for r in results):
+        sys.exit(1)
+
+
+def _print_check(data: Path, n_rows: int, bad: list[tuple[int, str]], results: list[RewardCheck]) -> None:
+    out = Console(highlight=False)
+    out.print(f"[bold]rewardkit check[/] {escape(str(data))}: {n_rows} rows")
+    for line, detail in bad[:10]:
+        out.print(f"  [red]line {line}[/]: {escape(detail)}")
+    for r in results:
+        mark = "[green]ok[/]" if r.ok else "[bold red]problems[/]"
+        out.print(f"{escape(r.reward)} ({escape(r.reward_name)}): {mark}")
+        if r.grader:
+            rate = f"{r.gold_parsed}/{r.with_gold} ({r.gold_parsed / r.with_gold:.1%})" if r.with_gold else "no golds"
+            out.print(f"  gold parses {rate}; gold scores max {r.gold_max}/{r.gold_parsed}; "
+                      f"wrong answer scores min {r.wrong_min}/{r.wrong_checked}")  # fmt: skip
+        for problem in iter_problem_lines(r):
+            out.print(f"  [red]{escape(problem)}[/]")
+
+
+@hookimpl
+def register_commands(cli: Any) -> None:
+    cli.add_command(audit)
+    cli.add_command(check)

@@ -1,0 +1,161 @@
+"""Running the exploit corpus against the rewards of a config, and deciding which exploits were rewarded.
+
+What "rewarded" means (one rule, with per-row data to make it precise per family):
+
+- the **ceiling** of an (exploit, reward) pair is the score of the row's ``control`` (an honest failing
+  completion of the same row, scored by the same reward) when the row has one; else the row's
+  ``max_score`` for that reward; else the reward's minimum (the low end of its output range);
+- the exploit is **rewarded** when the reward gives it more than ceiling + ``margin`` (+1e-9 for floats).
+
+The shipped corpus uses this as follows. ``math`` and ``code``: the minimum (0): no exploit contains a
+legitimate solution, so an honest wrong answer's 0 is all it may earn. ``format``: ``think_format`` is
+all-or-nothing, so 0; ``tag_count`` gives partial credit per tag by design, so its ceiling is 0.75: an
+exploit is rewarded only when it earns the full credit of a well-formed completion. ``length``:
+``repetition`` must bite (ceilings below 0), ``soft_overlong`` must reach -1 past the limit, and
+``cosine_length`` must not pay a padded wrong answer more than the same wrong answer unpadded (control).
+``judge``: a control (the same wrong answer without the injection), with a margin of 0.1 for judge noise.
+``length`` (closeness to a target) is not a target: padding is exactly what it measures.
+
+Each reward is scored on its own, without the config's gates (a gate would hide a weak reward behind
+another term), but with the terms it reads (``cosine_length`` reads the ``math`` term). A score that is
+``not_applicable`` earns nothing and passes; a masked score (infrastructure error) is an ``error``: the
+audit could not tell, and fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..config import CompositionConfig, Term, term_dependencies
+from ..evaluate import evaluate_chunk
+from ..types import RewardSpec, Score, Status
+from .corpus import Exploit
+
+#: The family of each built-in reward; plugin rewards built on the code reward count as ``code``.
+BUILTIN_FAMILIES = {
+    "think_format": "format", "tag_count": "format", "math": "math", "code": "code", "judge": "judge",
+    "length": "length", "cosine_length": "length", "soft_overlong": "length", "repetition": "length",
+}  # fmt: skip
+_EPS = 1e-9
+
+
+def family_of(spec: RewardSpec) -> str | None:
+    """The exploit family a reward belongs to, or None (then only rows naming it apply)."""
+    if spec.name in BUILTIN_FAMILIES:
+        return BUILTIN_FAMILIES[spec.name]
+    func = getattr(spec.batch_fn, "func", None)  # make_code_reward wraps score_batch in a partial
+    if func is not None and getattr(func, "__module__", "") == "rewardkit.rewards.code":
+        return "code"
+    return None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One exploit against one reward term. ``passed`` is True when the reward held (not rewarded)."""
+
+    exploit: str
+    family: str
+    reward: str
+    reward_name: str
+    score: float | None
+    ceiling: float | None
+    passed: bool
+    outcome: str  # held | rewarded | error | not_applicable
+    status: str
+    reason: str
+    control_score: float | None = None
+    description: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    findings: list[Finding]
+    #: Exploits no configured reward was aimed at, by family (e.g. judge rows with no judge term).
+    skipped: dict[str, int]
+
+    @property
+    def exploits_run(self) -> int:
+        return len({f.exploit for f in self.findings})
+
+    @property
+    def failed(self) -> list[Finding]:
+        return [f for f in self.findings if not f.passed]
+
+
+def solo_config(config: CompositionConfig, leaf: Term) -> CompositionConfig:
+    """A config that computes ``leaf`` alone (gates dropped) plus the terms it reads, in order."""
+    leaves = {t.path: t for t in config.leaves}
+    needed: dict[str, Term] = {}
+    pending = [leaf]
+    while pending:
+        term = pending.pop()
+        if term.path in needed:
+            continue
+        needed[term.path] = replace(term, gate=None)
+        for dep in term_dependencies(replace(term, gate=None), set(leaves)):
+            pending.append(leaves[dep])
+    return replace(config, terms=tuple(needed.values()))
+
+
+def run_audit(config: CompositionConfig, exploits: Sequence[Exploit]) -> AuditReport:
+    """Score every exploit with every configured reward it is aimed at."""
+    findings: list[Finding] = []
+    aimed: set[str] = set()
+    for leaf in config.leaves:
+        assert leaf.spec is not None
+        family = family_of(leaf.spec)
+        rows = [e for e in exploits if e.applies_to(leaf.spec.name, family)]
+        if rows:
+            aimed.update(e.id for e in rows)
+            findings.extend(_audit_leaf(config, leaf, rows))
+    skipped: dict[str, int] = {}
+    for e in exploits:
+        if e.id not in aimed:
+            skipped[e.family or "/".join(e.rewards)] = skipped.get(e.family or "/".join(e.rewards), 0) + 1
+    order = {e.id: i for i, e in enumerate(exploits)}
+    findings.sort(key=lambda f: (order[f.exploit], f.reward))
+    return AuditReport(findings, skipped)
+
+
+def _audit_leaf(config: CompositionConfig, leaf: Term, rows: Sequence[Exploit]) -> list[Finding]:
+    solo = solo_config(config, leaf)
+    ref = config.reference_column
+    samples = [e.sample(ref) for e in rows]
+    with_control = [e for e in rows if e.control is not None]
+    samples += [e.control_sample(ref) for e in with_control]
+    scored = [s.scores[leaf.path] for s in evaluate_chunk(solo, samples)]
+    controls = dict(zip((e.id for e in with_control), scored[len(rows) :], strict=True))
+    return [_judge(e, leaf, score, controls.get(e.id)) for e, score in zip(rows, scored, strict=False)]
+
+
+def _judge(exploit: Exploit, leaf: Term, score: Score, control: Score | None) -> Finding:
+    assert leaf.spec is not None
+    name = leaf.spec.name
+    base: Mapping[str, Any] = {
+        "exploit": exploit.id, "family": exploit.family, "reward": leaf.path, "reward_name": name,
+        "score": score.value, "status": score.status.value, "description": exploit.description,
+        "control_score": None if control is None else control.value,
+    }  # fmt: skip
+    if score.status is Status.NOT_APPLICABLE:
+        return Finding(**base, ceiling=None, passed=True, outcome="not_applicable", reason=score.reason)
+    if score.value is None:
+        return Finding(**base, ceiling=None, passed=False, outcome="error", reason=score.reason)
+    if control is not None and control.value is None:
+        why = f"the control could not be scored ({control.status.value}): {control.reason}"
+        return Finding(**base, ceiling=None, passed=False, outcome="error", reason=why)
+    ceiling = _ceiling(exploit, leaf, control)
+    rewarded = score.value > ceiling + exploit.margin + _EPS
+    return Finding(**base, ceiling=ceiling, passed=not rewarded, outcome="rewarded" if rewarded else "held",
+                   reason=score.reason)  # fmt: skip
+
+
+def _ceiling(exploit: Exploit, leaf: Term, control: Score | None) -> float:
+    if control is not None and control.value is not None:
+        return control.value
+    own = exploit.ceiling_for(leaf.spec.name if leaf.spec else "")
+    return own if own is not None else leaf.output_range()[0]
