@@ -16,6 +16,7 @@ from . import budget
 from .extract import choice_letter, extract_answer, extract_choice, last_boxed_group
 from .normalize import clean, nesting_depth, strip_delimiters, text_content
 from .numeric import Num, numbers_equal, parse_number
+from .structure import compare_answers
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +105,7 @@ def check(gold: str, completion: str, limits: Limits) -> Verdict:
     found = extract_answer(completion, limits.number_fallback)
     if found.answer is None:
         return Verdict(False, "ok", "no final answer found in the completion", g.answer, "", None)
-    return _check_answer(gold, found.answer, found.source, limits)
+    return _check_answer(gold, found.answer, limits)
 
 
 def _check_choice(g: Gold, completion: str, limits: Limits) -> Verdict:
@@ -118,7 +119,7 @@ def _check_choice(g: Gold, completion: str, limits: Limits) -> Verdict:
 
 
 @lru_cache(maxsize=65536)
-def _check_answer(gold: str, answer: str, source: str, limits: Limits) -> Verdict:
+def _check_answer(gold: str, answer: str, limits: Limits) -> Verdict:
     g = prepare_gold(gold)
     assert g.answer is not None
     if len(answer) > limits.max_answer_chars or nesting_depth(answer) > limits.max_depth:
@@ -142,6 +143,11 @@ def _fast(g: Gold, pred: str, answer: str) -> Verdict | None:
     if g.words is not None and words is not None:
         ok = words == g.words
         return Verdict(ok, "ok", "text answers compared", g.words, words, answer)
+    if pred == g.answer:
+        return Verdict(True, "ok", "the same answer, as written", g.answer, pred, answer)
+    exact = compare_answers(g.answer or "", pred)
+    if exact is not None:
+        return Verdict(exact, "ok", "compared exactly (fast LaTeX reading)", g.answer or "", pred, answer)
     return None
 
 

@@ -32,7 +32,6 @@ KNOWN_MISSES = {
     68: "gold is a full solution whose last boxed value we read as a set {12, 13}",
     130: "product of two matrices in a math span is not evaluated",
     139: "approximate decimals inside a matrix are not matched to exact fractions",
-    145: "approximate decimals inside an interval are not matched to exact fractions",
     148: "the answer '12' sits in prose after the last math span",
     169: "the answer '100%' sits in prose after the last display math",
     224: "'W(x)=1orW(x)=-1': 'or' glued to the equations",
