@@ -50,6 +50,7 @@ class RewardCheck:
     reward: str
     reward_name: str
     grader: bool
+    reads_gold: bool = False
     rows: int = 0
     with_gold: int = 0
     gold_parsed: int = 0
@@ -105,7 +106,7 @@ def check_dataset(config: CompositionConfig, rows: Sequence[Row], gold_column: s
         assert leaf.spec is not None
         family = family_of(leaf.spec)
         grader = family in GRADER_FAMILIES or (family is None and leaf.spec.needs_reference)
-        result = RewardCheck(leaf.path, leaf.spec.name, grader, rows=len(rows))
+        result = RewardCheck(leaf.path, leaf.spec.name, grader, leaf.spec.needs_reference, rows=len(rows))
         _check_columns(config, leaf, rows, result)
         if grader:
             for start in range(0, len(rows), _CHUNK):
@@ -123,6 +124,7 @@ def _check_columns(config: CompositionConfig, leaf: Term, rows: Sequence[Row], r
         for column in wanted:
             if row.data.get(column) in (None, ""):
                 result.add(f"missing column {column!r}", row.line, "absent or empty")
+                result.na_lines.add(row.line)  # the reward will not apply: reported once, here
 
 
 def _check_scores(config: CompositionConfig, leaf: Term, family: str | None, rows: Sequence[Row],
@@ -143,19 +145,25 @@ def _check_scores(config: CompositionConfig, leaf: Term, family: str | None, row
 
 
 def _judge_gold(leaf: Term, row: Row, score: Score, top: float, result: RewardCheck) -> None:
+    """A gold the reward cannot match with itself does not parse, for rewards that read the gold; for the
+    others (code tests, a judge) the gold is a reference solution that should simply earn the top."""
     result.with_gold += 1
+    reads_gold = bool(leaf.spec and leaf.spec.needs_reference)
     if score.status is Status.NOT_APPLICABLE:
-        kind = "gold does not parse" if leaf.spec and leaf.spec.needs_reference else "reward does not apply"
-        result.add(kind, row.line, score.reason)
+        result.add("gold does not parse" if reads_gold else "reward does not apply", row.line, score.reason)
         result.na_lines.add(row.line)
         return
-    result.gold_parsed += 1
     if score.value is None:
         result.add("error scoring the gold", row.line, f"{score.status.value}: {score.reason}")
-    elif score.value < top:
-        result.add("gold does not score the maximum", row.line, f"{score.value:g}: {score.reason}")
+        return
+    if score.value < top:
+        kind = "gold does not parse (it does not match itself)" if reads_gold else "gold does not score the maximum"
+        result.add(kind, row.line, f"{score.value:g}: {score.reason}")
+        if reads_gold:
+            return
     else:
         result.gold_max += 1
+    result.gold_parsed += 1
 
 
 def _judge_wrong(row: Row, score: Score, bottom: float, result: RewardCheck) -> None:

@@ -114,7 +114,7 @@ def check(data: Path, config_path: Path, fmt: str, limit: int | None, gold_colum
 
 
 def _print_check(data: Path, n_rows: int, bad: list[tuple[int, str]], results: list[RewardCheck]) -> None:
-    out = Console(highlight=False)
+    out = Console(highlight=False, soft_wrap=True)
     out.print(f"[bold]rewardkit check[/] {escape(str(data))}: {n_rows} rows")
     for line, detail in bad[:10]:
         out.print(f"  [red]line {line}[/]: {escape(detail)}")
@@ -123,7 +123,8 @@ def _print_check(data: Path, n_rows: int, bad: list[tuple[int, str]], results: l
         out.print(f"{escape(r.reward)} ({escape(r.reward_name)}): {mark}")
         if r.grader:
             rate = f"{r.gold_parsed}/{r.with_gold} ({r.gold_parsed / r.with_gold:.1%})" if r.with_gold else "no golds"
-            out.print(f"  gold parses {rate}; gold scores max {r.gold_max}/{r.gold_parsed}; "
+            verb = "gold parses" if r.reads_gold else "reference runs (applies)"
+            out.print(f"  {verb} {rate}; gold scores max {r.gold_max}/{r.gold_parsed}; "
                       f"wrong answer scores min {r.wrong_min}/{r.wrong_checked}")  # fmt: skip
         for problem in iter_problem_lines(r):
             out.print(f"  [red]{escape(problem)}[/]")
