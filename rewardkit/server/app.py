@@ -6,6 +6,7 @@ Handlers never score on the event loop: `RewardService` does it in worker proces
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -123,7 +124,7 @@ def create_app(config: CompositionConfig, workers: int, settings: ServerSettings
 
     async def stop_service(app: web.Application) -> None:
         # In a thread: closing waits for the round in flight, and the loop must stay responsive meanwhile.
-        await app.loop.run_in_executor(None, app[SERVICE].close)
+        await asyncio.get_running_loop().run_in_executor(None, app[SERVICE].close)
 
     app.on_startup.append(start_service)
     app.on_cleanup.append(stop_service)

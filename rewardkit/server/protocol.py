@@ -46,7 +46,7 @@ def decode_json(body: bytes) -> Any:
     if not body.strip():
         raise ProtocolError(400, "the request body is empty; send a JSON object")
     try:
-        return json.loads(body)
+        return json.loads(body.decode("utf-8"))  # bytes would let json guess UTF-16/32 from a BOM
     except UnicodeDecodeError as exc:
         raise ProtocolError(400, f"the body is not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
     except json.JSONDecodeError as exc:
