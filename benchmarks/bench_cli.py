@@ -4,7 +4,7 @@
 
 The peer is what people write without rewardkit: one process, json.loads per line, open-r1's format regex and
 a length score, json.dumps per line. Peak memory is the sum of RSS over rewardkit's whole process tree (the
-parent and its workers), sampled every 20 ms.
+parent and its workers), sampled every 50 ms.
 """
 
 from __future__ import annotations
@@ -50,25 +50,19 @@ def make_input(path: Path, lines: int, seed: int = 0) -> None:
 
 
 def tree_rss_kb(root: int) -> int:
-    """RSS of a process and all its descendants, in kB (from /proc)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/statm") as f:
-                rss[int(entry)] = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
+    """RSS of a process and all its descendants, in kB (from /proc; children found via task/*/children)."""
     total, stack = 0, [root]
+    page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
-        stack.extend(children.get(pid, []))
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                total += int(f.read().split()[1]) * page_kb
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/children") as f:
+                    stack.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError):
+            continue
     return total
 
 
@@ -80,7 +74,7 @@ def run_rewardkit(source: Path, config: Path, out: Path, workers: int) -> tuple[
     peak = 0
     while proc.poll() is None:
         peak = max(peak, tree_rss_kb(proc.pid))
-        time.sleep(0.02)
+        time.sleep(0.05)
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
         sys.exit(f"rewardkit failed: {proc.stderr.read() if proc.stderr else ''}")

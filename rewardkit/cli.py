@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,8 @@ def score(source: Path, config_path: Path | None, reward_args: tuple[str, ...], 
         if reported <= MAX_REPORTED_ERRORS:
             err.print(f"{source}:{error.line}: {error.message}", markup=False)
 
+    # SIGTERM unwinds like Ctrl-C, so the temporary output file is removed and the old output stays.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     show = err.is_terminal if progress is None else progress
     with _progress_bar(source, show) as advance:
         report = score_file(config, source, output, workers, details, chunk_lines, on_error, advance)

@@ -105,6 +105,13 @@ class CompositionConfig:
     def output_range(self) -> tuple[float, float]:
         return combine_ranges(self.terms, self.aggregate)
 
+    @functools.cached_property
+    def is_flat(self) -> bool:
+        """No groups: the leaves' scores are already the output, in declaration order."""
+        return not any(t.is_group for t in self.terms) and [t.path for t in self.terms] == [
+            t.path for t in self.leaves
+        ]
+
 
 def load_config(path: str | Path) -> CompositionConfig:
     """Read and validate a YAML (or JSON) config file."""

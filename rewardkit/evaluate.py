@@ -44,14 +44,42 @@ def evaluate_chunk(
     for j, leaf in enumerate(config.leaves):
         if leaf.spec is not None and leaf.spec.batch_fn is not None:
             _run_batch(leaf, j, samples, per_sample, forced, beat)
-            continue
-        for i, sample in enumerate(samples):
-            pre = forced.get((i, j)) or forced.get((-1, j)) or _precheck(leaf, sample, per_sample[i])
-            if pre is None:
-                beat(i, j)
-                pre = _call(leaf, _with_terms(leaf, sample, per_sample[i]))
-            per_sample[i][leaf.path] = pre
+        else:
+            _run_each(leaf, j, samples, per_sample, forced, beat)
     return [_finish(config, scores) for scores in per_sample]
+
+
+def _run_each(
+    leaf: Term,
+    j: int,
+    samples: Sequence[Sample],
+    per_sample: list[dict[str, Score]],
+    forced: Mapping[tuple[int, int], Score],
+    beat: Heartbeat,
+) -> None:
+    # The hot loop: thousands of samples per second per term, so everything per-leaf is hoisted out of it.
+    spec = leaf.spec
+    assert spec is not None and spec.fn is not None
+    fn, params, path = spec.fn, leaf.params, leaf.path
+    lo, hi = leaf.output_range()
+    lo, hi = lo - 1e-9, hi + 1e-9
+    prechecks = leaf.gate is not None or spec.needs_reference or bool(spec.columns)
+    reads_terms = bool(spec.term_params)
+    for i, sample in enumerate(samples):
+        done = per_sample[i]
+        score = (forced.get((i, j)) or forced.get((-1, j))) if forced else None
+        if score is None and prechecks:
+            score = _precheck(leaf, sample, done)
+        if score is None:
+            beat(i, j)
+            try:
+                score = fn(sample.with_terms(dict(done)) if reads_terms else sample, params)
+            except Exception as exc:
+                score = _crash(leaf, exc)
+            else:
+                if type(score) is not Score or (score.value is not None and not lo <= score.value <= hi):
+                    score = _checked(leaf, score)
+        done[path] = score
 
 
 def _run_batch(
@@ -120,15 +148,6 @@ def _with_terms(leaf: Term, sample: Sample, done: dict[str, Score]) -> Sample:
     return sample
 
 
-def _call(leaf: Term, sample: Sample) -> Score:
-    assert leaf.spec is not None and leaf.spec.fn is not None
-    try:
-        score = leaf.spec.fn(sample, leaf.params)
-    except Exception as exc:
-        return _crash(leaf, exc)
-    return _checked(leaf, score)
-
-
 def _crash(leaf: Term, exc: BaseException) -> Score:
     return Score.error(f"reward {leaf.path!r} raised {type(exc).__name__}: {exc}")
 
@@ -146,41 +165,59 @@ def _checked(leaf: Term, score: Any) -> Score:
 
 def _finish(config: CompositionConfig, scores: dict[str, Score]) -> Scored:
     """Add group scores (bottom-up) and the total to the leaves' scores, in declaration order."""
+    if config.is_flat:
+        total, _ = _combine(config.terms, config.aggregate, config.on_null, scores, None)
+        return Scored(total, scores)
     ordered: dict[str, Score] = {}
-    total = _combine(config.terms, config.aggregate, config.on_null, scores, ordered)
-    return Scored(total.value, ordered)
+    total, _ = _combine(config.terms, config.aggregate, config.on_null, scores, ordered)
+    return Scored(total, ordered)
 
 
 def _combine(
-    terms: Sequence[Term], aggregate: str, on_null: str, leaves: dict[str, Score], out: dict[str, Score]
-) -> Score:
-    parts: list[tuple[float, float]] = []
+    terms: Sequence[Term], aggregate: str, on_null: str, leaves: dict[str, Score], out: dict[str, Score] | None
+) -> tuple[float | None, str]:
+    """The aggregate value of ``terms`` (or None) and, when None, why; fills ``out`` with every term's score."""
+    weighted: list[float] = []
+    weights: list[float] = []
     masked: list[str] = []
     for term in terms:
         if term.is_group:
-            out[term.path] = Score.ok(0.0)  # placeholder keeps parents before children in the output
-            score = _combine(term.children, term.aggregate, on_null, leaves, out)
+            assert out is not None
+            out[term.path] = _PLACEHOLDER  # keeps parents before children in the output
+            value, why = _combine(term.children, term.aggregate, on_null, leaves, out)
+            score = _group_score(value, why)
             out[term.path] = score
         else:
             score = leaves[term.path]
-            out[term.path] = score
+            if out is not None:
+                out[term.path] = score
         if term.weight == 0 or score.status is Status.NOT_APPLICABLE:
             continue  # metric-only terms and terms that do not apply to the row are not summed
         if score.value is None:
             masked.append(term.path)
         else:
-            parts.append((term.weight, score.value))
+            weighted.append(term.weight * score.value)
+            weights.append(term.weight)
     if masked and on_null == "propagate":
-        return Score.error(f"masked because {', '.join(masked)} failed")
-    if not parts:
-        return Score.not_applicable("no weighted term applies to this row")
-    return Score.ok(_aggregate(parts, aggregate))
+        return None, f"masked because {', '.join(masked)} failed"
+    if not weighted:
+        return None, _NOTHING_APPLIES
+    return _aggregate(weighted, weights, aggregate), ""
 
 
-def _aggregate(parts: list[tuple[float, float]], how: str) -> float:
+_PLACEHOLDER = Score.ok(0.0)
+_NOTHING_APPLIES = "no weighted term applies to this row"
+
+
+def _group_score(value: float | None, why: str) -> Score:
+    if value is not None:
+        return Score.ok(value)
+    return Score.not_applicable(why) if why == _NOTHING_APPLIES else Score.error(why)
+
+
+def _aggregate(weighted: list[float], weights: list[float], how: str) -> float:
     if how == "sum":
-        return sum(w * v for w, v in parts)
+        return sum(weighted)
     if how == "mean":
-        return sum(w * v for w, v in parts) / sum(abs(w) for w, _ in parts)
-    weighted = [w * v for w, v in parts]
+        return sum(weighted) / sum(abs(w) for w in weights)
     return min(weighted) if how == "min" else max(weighted)

@@ -17,12 +17,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 from .config import CompositionConfig
 from .evaluate import Heartbeat, Scored, evaluate_chunk
 from .stats import Stats
 from .types import Sample, Score
 
 OUTPUT_KEYS = ("rewards", "reward", "reward_details")
+
+
+def _loads(raw: bytes) -> Any:
+    # orjson is several times faster; the standard library decides what orjson refuses (integers past 64 bits,
+    # NaN) and words the error messages.
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
 
 
 @dataclass(frozen=True)
@@ -51,7 +62,7 @@ def iter_lines(path: str | Path, chunk_lines: int) -> Iterator[list[tuple[int, b
 def parse_row(number: int, raw: bytes, reference_column: str) -> tuple[Sample, dict[str, Any]] | RowError:
     """Validate one JSONL line into a `Sample` (and its decoded object), or say what is wrong with it."""
     try:
-        obj = json.loads(raw)
+        obj = _loads(raw)
     except UnicodeDecodeError as exc:
         return RowError(number, f"not valid UTF-8 ({exc.reason} at byte {exc.start})")
     except json.JSONDecodeError as exc:
@@ -142,7 +153,7 @@ def render_line(raw: bytes, obj: dict[str, Any], scored: Scored, details: bool) 
     text = raw.decode("utf-8").rstrip()
     if text.endswith("}") and len(obj) > 0 and not any(k in obj for k in OUTPUT_KEYS):
         # Splice rather than re-encode: faster for long completions, and the input stays byte-for-byte.
-        return text[:-1] + ", " + json.dumps(extra, ensure_ascii=False)[1:]
+        return text[:-1] + ", " + orjson.dumps(extra).decode()[1:]
     merged = {k: v for k, v in obj.items() if k not in OUTPUT_KEYS}
     merged.update(extra)
     return json.dumps(merged, ensure_ascii=False)

@@ -18,8 +18,10 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
+import queue
 import signal
 import sys
+import threading
 import time
 import traceback
 import weakref
@@ -144,9 +146,10 @@ class WorkerPool:
             self._workers.append(_Worker(self._ctx, self._blob, self.task))
 
     def _dispatch(self, queue: collections.deque[_Job]) -> None:
-        # One job per worker: with two, parent and worker can each block sending into a full pipe.
+        # Two jobs per worker, so it never idles on a round trip. No deadlock: a thread in the worker always
+        # drains its pipe, so the parent's send returns even while the worker is blocked sending a result.
         for worker in self._workers:
-            if queue and not worker.jobs:
+            while queue and len(worker.jobs) < 2:
                 job = queue.popleft()
                 worker.jobs.append(job)
                 worker.conn.send((job.seq, job.payload, job.forced))
@@ -248,19 +251,15 @@ def _worker_main(conn: Any, beat: Any, blob: bytes, task: TaskFn) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     config = pickle.loads(blob)
+    inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    threading.Thread(target=_receive, args=(conn, inbox), daemon=True).start()
 
     def heartbeat(item: int, leaf: int) -> None:
         beat[2] = item
         beat[3] = leaf
         beat[0] += 1
 
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            return
-        if message is None:
-            return
+    while (message := inbox.get()) is not None:
         seq, payload, forced = message
         beat[1] = seq
         try:
@@ -269,3 +268,14 @@ def _worker_main(conn: Any, beat: Any, blob: bytes, task: TaskFn) -> None:
             reply = (seq, False, traceback.format_exc())
         heartbeat(-1, _IDLE)
         conn.send(reply)
+
+
+def _receive(conn: Any, inbox: queue.SimpleQueue[Any]) -> None:
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            message = None
+        inbox.put(message)
+        if message is None:
+            return

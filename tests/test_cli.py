@@ -98,9 +98,12 @@ def test_an_interrupted_run_never_leaves_a_half_file(tmp_path: Path) -> None:
     (tmp_path / "out.jsonl").write_text("previous results\n")
     proc = subprocess.Popen([sys.executable, "-m", "rewardkit", "score", str(source), "-r", "repetition",
                              "-o", "out.jsonl", "-j", "1"], cwd=tmp_path, stderr=subprocess.PIPE)
-    time.sleep(3)
-    assert proc.poll() is None, "finished too fast to interrupt; make the input larger"
-    os.kill(proc.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while not any(p.stat().st_size > 0 for p in tmp_path.glob(".out.jsonl.*.tmp")):
+        assert proc.poll() is None, "finished before it was seen writing; make the input larger"
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)  # mid-write: results are half written to the temporary file
     proc.wait()
     assert (tmp_path / "out.jsonl").read_text() == "previous results\n"
 

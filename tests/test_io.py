@@ -48,7 +48,7 @@ def test_rendering_keeps_the_input_bytes_and_appends_results() -> None:
     raw = b'{"completion": "caf\\u00e9",  "n": 1.50}\n'
     scored = Scored(0.5, {"a": Score.ok(0.5), "b": Score.error("down")})
     line = render_line(raw, json.loads(raw), scored, details=True)
-    assert line.startswith('{"completion": "caf\\u00e9",  "n": 1.50, "rewards": ')
+    assert line.startswith('{"completion": "caf\\u00e9",  "n": 1.50, "rewards":')
     out = json.loads(line)
     assert out["rewards"] == {"a": 0.5, "b": None} and out["reward"] == 0.5
     assert out["reward_details"]["b"] == {"value": None, "status": "error", "reason": "down"}
