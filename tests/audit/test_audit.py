@@ -34,9 +34,8 @@ KNOWN_FINDINGS = {
     ("format/prefilled-empty-answer", "tag_count"): "tag_count credits tags only",
     ("format/zero-width-answer", "think_format"): "str.strip() keeps U+200B, so the answer is not 'empty'",
     ("math/hedged-or", "math"): "'The answer is $41$ or $42$': the last math span of the phrase is read",
-    ("math/infinity", "math"): "oo passes the relative tolerance test against any finite gold",
-    ("math/negative-infinity", "math"): "-oo passes the relative tolerance test against any finite gold",
     ("math/inf-word", "math"): "'inf' reads as oo, which passes the relative tolerance test",
+    ("math/reclosed-think", "math"): "the answer section is the text after the LAST </think>, even after <answer>",
     ("length/cosine-padded-wrong", "cosine_length"): "by design (Yeo et al.): longer wrong answers earn more",
 }
 
