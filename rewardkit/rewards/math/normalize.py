@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 _DELIMS = re.compile(r"^\s*(?:\$\$|\$|\\\[|\\\()\s*(.*?)\s*(?:\$\$|\$|\\\]|\\\))\s*$", re.S)
-_SPACING = re.compile(r"\\[,;:! ]|\\q?quad\b|~")
+_SPACING = re.compile(r"\\\\|\\[,;:! ]|\\q?quad\b|~")
 _LEFT_RIGHT = re.compile(r"\\(?:left|right|big|Big|bigg|Bigg)(?![a-zA-Z])\s*")
 _FRAC_VARIANTS = re.compile(r"\\[dtc]frac(?![a-zA-Z])")
 _TEXT_BLOCK = re.compile(
@@ -43,10 +43,15 @@ def clean(answer: str) -> str:
     s = _LEFT_RIGHT.sub("", s)
     s = _FRAC_VARIANTS.sub(r"\\frac", s)
     s = _THOUSANDS_GROUP.sub(",", s)
-    s = _SPACING.sub(" ", s)
+    s = _SPACING.sub(_space, s)
     s = _SQRT_PAREN.sub(r"\\sqrt{\1}", s)
     s = s.replace("\\displaystyle", "").replace("\\mathrm{e}", "e").replace("\\$", "$")
     return re.sub(r"\s+", " ", s).strip()
+
+
+def _space(m: re.Match[str]) -> str:
+    """Spacing commands become a space; a ``\\\\`` row break (also ``\\\\ ``) stays whole."""
+    return m.group(0) if m.group(0) == "\\\\" else " "
 
 
 def text_content(answer: str) -> str:

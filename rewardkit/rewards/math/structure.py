@@ -1,21 +1,28 @@
-"""Comparing two answers read by `latex`: True, False, or None when only the symbolic path can tell.
+"""Comparing two answers read by `answers`: True, False, or None when only the symbolic path can tell.
 
 Every True and every False here is exact (see `algebra`); None sends the pair to the symbolic path.
 The rules follow the reward's documented semantics: tuples and intervals are ordered and their
 brackets matter, sets and comma lists are order-free, matrices compare cell by cell, ``x = 3`` is read
-as ``3`` when only one side is labeled, and a decimal is matched by the rules of `numeric` (a rounded
+as ``3`` when only one side is labeled, a decimal is matched by the rules of `numeric` (a rounded
 non-terminating fraction is accepted, an approximation of an irrational value goes to sympy).
+Equations are equal when one is a non-zero multiple of the other (the symbolic path's rule), and
+inequalities when one is a positive multiple of the other; a chain ``a < x \\le b`` is an interval.
 """
 
 from __future__ import annotations
 
-from .algebra import Decline, Ratio
-from .latex import Cup, Group, Labeled, Scalar, Value, parse_answer
+from fractions import Fraction
+
+from .algebra import Decline, Poly, Ratio, constant, symbol
+from .answers import parse_answer
 from .numeric import numbers_equal, parse_number
+from .values import Cup, Group, Labeled, Relation, Scalar, Value
+
+_CONSTANTS = frozenset({"pi", "e"})  # symbols that sympy reads as numbers, not unknowns
 
 
 def compare_answers(gold: str, pred: str) -> bool | None:
-    """Exact verdict on two cleaned answers, or None when the fast parser declines either of them."""
+    """Exact verdict on two cleaned answers, or None when the fast reader declines either of them."""
     g, p = parse_answer(gold), parse_answer(pred)
     if g is None or p is None or _lone_letter(g) or _lone_letter(p):
         return None
@@ -35,9 +42,9 @@ def _lone_letter(v: Value) -> bool:
 
 def _same(g: Value, p: Value) -> bool | None:
     if isinstance(g, Labeled) or isinstance(p, Labeled):
-        if isinstance(g, Labeled) and isinstance(p, Labeled) and g.name != p.name:
-            return None
-        return _same(g.value if isinstance(g, Labeled) else g, p.value if isinstance(p, Labeled) else p)
+        return _labeled(g, p)
+    if isinstance(g, Relation) or isinstance(p, Relation):
+        return _relation(g, p)
     if isinstance(g, Scalar) and isinstance(p, Scalar):
         return _scalars(g, p)
     if isinstance(g, Group) and isinstance(p, Group):
@@ -50,40 +57,58 @@ def _same(g: Value, p: Value) -> bool | None:
     return None
 
 
+def _labeled(g: Value, p: Value) -> bool | None:
+    if isinstance(g, Labeled) and isinstance(p, Labeled):
+        return _same(g.value, p.value) if (g.name, g.op) == (p.name, p.op) else None
+    label, other = (g, p) if isinstance(g, Labeled) else (p, g)
+    assert isinstance(label, Labeled)
+    if isinstance(other, Relation):
+        as_relation = _label_relation(label, other)
+        if as_relation is None:
+            return None
+        return _same(as_relation, other) if label is g else _same(other, as_relation)
+    return _same(label.value, p) if label is g else _same(g, label.value)
+
+
+def _label_relation(label: Labeled, other: Relation) -> Value | None:
+    """``x = v`` against an equation is the equation ``x = v``; ``x \\in [a,b]`` against a chain, [a,b]."""
+    if label.op == "=" and isinstance(label.value, Scalar) and label.value.value is not None:
+        if label.name.startswith("("):
+            return None
+        return Relation((Ratio(symbol(label.name)), label.value.value), ("=",), label.value.decimal)
+    if label.op == "in" and _chain_symbol(other) == label.name:
+        return label.value
+    return None
+
+
 def _scalars(g: Scalar, p: Scalar) -> bool | None:
     if g.value is None or p.value is None:
         return g.infinity == p.infinity
     if g.decimal or p.decimal:
         gn, pn = parse_number(g.text), parse_number(p.text)
         return numbers_equal(gn, pn) if gn is not None and pn is not None else None
-    return _exact(g.value, p.value)
-
-
-def _exact(a: Ratio, b: Ratio) -> bool:
-    return a.equals(b)
+    return g.value.equals(p.value)
 
 
 def _groups(g: Group, p: Group) -> bool | None:
-    if g.kind == "set" and p.kind == "set":
+    gk, pk = ("set" if g.kind == "pm" else g.kind), ("set" if p.kind == "pm" else p.kind)
+    if gk == "set" and pk == "set":
         return _sets(g.items, p.items)
-    if g.kind != p.kind or g.kind == "set":
+    if gk != pk or gk == "set":
         return None  # a set against a tuple or interval: the symbolic path's rules decide
-    if g.kind == "matrix" and g.shape != p.shape:
+    if gk == "matrix" and g.shape != p.shape:
         return False
     if len(g.items) != len(p.items):
         return False
     if (g.left, g.right) != (p.left, p.right):
         return False if len(g.items) == 2 else None  # open and closed ends differ
-    return _all(_same(a, b) for a, b in zip(g.items, p.items, strict=True))
+    return _all([_same(a, b) for a, b in zip(g.items, p.items, strict=True)])
 
 
-def _all(results: object) -> bool | None:
-    seen_unknown = False
-    for r in results:  # type: ignore[attr-defined]
-        if r is False:
-            return False
-        seen_unknown = seen_unknown or r is None
-    return None if seen_unknown else True
+def _all(results: list[bool | None]) -> bool | None:
+    if False in results:
+        return False
+    return None if None in results else True
 
 
 def _sets(gs: tuple[Value, ...], ps: tuple[Value, ...]) -> bool | None:
@@ -103,3 +128,91 @@ def _sets(gs: tuple[Value, ...], ps: tuple[Value, ...]) -> bool | None:
 
 def _distinct(items: tuple[Value, ...]) -> bool:
     return any(_same(a, b) is False for a in items[:1] for b in items[1:])
+
+
+# -- relations -----------------------------------------------------------------------------------
+
+def _relation(g: Value, p: Value) -> bool | None:
+    if isinstance(g, Relation) and isinstance(p, Relation):
+        if g.decimal or p.decimal:
+            return None
+        if len(g.ops) == 1 and len(p.ops) == 1:
+            return _single(g, p)
+        gi, pi = _as_interval(g), _as_interval(p)
+        return _same(gi, pi) if gi is not None and pi is not None and _chain_symbol(g) == _chain_symbol(p) else None
+    relation, other = (g, p) if isinstance(g, Relation) else (p, g)
+    assert isinstance(relation, Relation)
+    interval = _as_interval(relation) if isinstance(other, Group) and not relation.decimal else None
+    if interval is None:
+        return None
+    return _same(interval, other) if relation is g else _same(other, interval)
+
+
+def _normal(r: Relation) -> tuple[str, Poly]:
+    """``L op R`` as ``d op 0`` with op in ``= != < <=`` and d a polynomial."""
+    left, right = r.sides
+    op = r.ops[0]
+    d = right - left if op in (">", ">=") else left - right
+    op = {">": "<", ">=": "<="}.get(op, op)
+    if d.den != constant(1):
+        raise Decline("relation with a denominator")
+    return op, d.num
+
+
+def _single(g: Relation, p: Relation) -> bool | None:
+    og, dg = _normal(g)
+    op, dp = _normal(p)
+    if not (_unknowns(dg) and _unknowns(dp)):
+        return None
+    k = _multiple(dg, dp)
+    same = og == op and k is not None and (k > 0 or og in ("=", "!="))
+    if same:
+        return True
+    if og == "=" and op == "=":
+        return False if _rational(dg) and _rational(dp) else None  # not a multiple: the symbolic rule
+    return False if _linear(dg) and _linear(dp) else None  # half-planes differ unless multiples
+
+
+def _multiple(a: Poly, b: Poly) -> Fraction | None:
+    """k with b == k * a, when there is one."""
+    key, coef = next(iter(a.items()))
+    if key not in b:
+        return None
+    k = b[key] / coef
+    return k if k and len(a) == len(b) and all(b.get(kk) == k * v for kk, v in a.items()) else None
+
+
+def _unknowns(d: Poly) -> bool:
+    return any(name not in _CONSTANTS for (symbols, _), _v in d.items() for name, _e in symbols)
+
+
+def _rational(d: Poly) -> bool:
+    return all(radicand == 1 for (_s, radicand) in d)
+
+
+def _linear(d: Poly) -> bool:
+    return _rational(d) and all(sum(e for _n, e in symbols) <= 1 for (symbols, _r) in d)
+
+
+def _chain_symbol(r: Relation) -> str | None:
+    if len(r.ops) != 2:
+        return None
+    middle = r.sides[1].num
+    if r.sides[1].den != constant(1) or len(middle) != 1:
+        return None
+    ((symbols, radicand), coef), = middle.items()
+    ok = len(symbols) == 1 and symbols[0][1] == 1 and coef == 1 and radicand == 1
+    return symbols[0][0] if ok else None
+
+
+def _as_interval(r: Relation) -> Group | None:
+    """``a < x <= b`` (or ``b >= x > a``) as the interval ``(a, b]``; None for other relations."""
+    if _chain_symbol(r) is None or any(_unknowns(s.num) or _unknowns(s.den) for s in (r.sides[0], r.sides[2])):
+        return None
+    ops, (a, _x, b) = r.ops, r.sides
+    if ops[0] in (">", ">=") and ops[1] in (">", ">="):
+        ops, a, b = (ops[1].replace(">", "<"), ops[0].replace(">", "<")), b, a
+    if not (ops[0] in ("<", "<=") and ops[1] in ("<", "<=")):
+        return None
+    ends = (Scalar(a, ""), Scalar(b, ""))
+    return Group("ordered", ends, "(" if ops[0] == "<" else "[", ")" if ops[1] == "<" else "]")

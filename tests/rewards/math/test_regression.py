@@ -30,15 +30,9 @@ OVERRIDES: dict[int, tuple[bool, str]] = {
 #: row index -> what the label expects but we do not do yet (kept honest: these stay listed)
 KNOWN_MISSES = {
     68: "gold is a full solution whose last boxed value we read as a set {12, 13}",
-    130: "product of two matrices in a math span is not evaluated",
-    139: "approximate decimals inside a matrix are not matched to exact fractions",
     148: "the answer '12' sits in prose after the last math span",
     169: "the answer '100%' sits in prose after the last display math",
     224: "'W(x)=1orW(x)=-1': 'or' glued to the equations",
-    192: "set membership (x in [-2,7]) vs a chained inequality is not compared",
-    193: "same pair as 192 (see OVERRIDES): we would say True but do not compare these yet",
-    313: "pairs written as 'p=5,q=2;p=7,q=2' vs equations grouped differently",
-    353: "bare matrix answer with bmatrix vs pmatrix parse mismatch",
 }
 
 
