@@ -45,7 +45,11 @@ class JudgeParams:
         2.0, "...and only once those failures span this many seconds (rides out a server restart)", ge=0
     )
     max_error_rate: float = param(
-        0.5, "raise ErrorBudgetExceeded when more than this fraction of a batch fails; 1.0 never", ge=0, le=1
+        1.0,
+        "raise ErrorBudgetExceeded inside the judge when more than this fraction of a chunk fails (1.0: never; "
+        "the composition's own max_error_rate, 0.5 by default, already raises after keeping the good verdicts)",
+        ge=0,
+        le=1,
     )
     error_budget_min_samples: int = param(4, "batches smaller than this never raise", ge=1)
     temperature: float = param(0.0, "sampling temperature of the judge", ge=0)

@@ -142,11 +142,20 @@ def test_a_server_restart_is_ridden_out() -> None:
 
 def test_dead_server_exceeds_the_error_budget() -> None:
     with pytest.raises(ErrorBudgetExceeded, match=r"8 of 8 samples failed .*max_error_rate=0.5.*unreachable"):
-        judge_batch(math_samples(8), params(dead_url()))
+        judge_batch(math_samples(8), params(dead_url(), max_error_rate=0.5))
+
+
+def test_by_default_the_judge_leaves_the_error_budget_to_the_composition() -> None:
+    from rewardkit import compose
+
+    reward = compose({"rewards": [{"name": "judge", "params": {"base_url": dead_url(), "model": "m",
+                                                              "api_key_env": None, "cache_path": None}}]})
+    with pytest.raises(ErrorBudgetExceeded, match=r"8 of 8 scores of 'judge' failed"):
+        reward(prompts=["q"] * 8, completions=["a"] * 8)
 
 
 def test_small_batches_do_not_trip_the_budget() -> None:
-    scores = judge_batch(math_samples(3), params(dead_url()))  # below error_budget_min_samples=4
+    scores = judge_batch(math_samples(3), params(dead_url(), max_error_rate=0.5))  # below min_samples=4
     assert [s.value for s in scores] == [None] * 3
 
 
