@@ -44,15 +44,16 @@ def write_rows(path: Path, n: int) -> None:
     for i in range(n):
         a, b = i % 17, i % 5
         answer = a + b if i % 3 else a + b + 1
-        text = f"<think>{a}+{b}</think>\\boxed{{{answer}}}" if i % 4 else f"it is {answer}"
+        # Answers on math's exact path: a symbolic comparison has a wall-clock budget, which load can flip.
+        text = f"<think>{a}+{b}</think>\\boxed{{{answer}}}" if i % 4 else f"The answer is {answer}."
         lines.append(json.dumps({"prompt": f"{a}+{b}?", "completion": text, "answer": str(a + b), "id": i}))
     lines.insert(5, "{broken json")
     path.write_text("\n".join(lines) + "\n")
 
 
 def test_ray_scoring_equals_local_scoring(local_ray: Any, tmp_path: Path) -> None:
-    config = parse_config({"rewards": [{"name": "math"}, {"name": "think_format", "weight": 0.2},
-                                       {"name": "length", "weight": 0, "params": {"target": 20}}]})  # fmt: skip
+    length = {"name": "length", "weight": 0, "params": {"target": 6, "unit": "words"}}
+    config = parse_config({"rewards": [{"name": "math"}, {"name": "think_format", "weight": 0.2}, length]})
     source = tmp_path / "rows.jsonl"
     write_rows(source, 120)
     errors: list[str] = []
@@ -61,6 +62,8 @@ def test_ray_scoring_equals_local_scoring(local_ray: Any, tmp_path: Path) -> Non
     local = score_file(config, source, tmp_path / "local.jsonl", workers=2, details=True, chunk_lines=16)
     assert (tmp_path / "ray.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
     assert remote.stats == local.stats and remote.stats.rows == 120
+    math_stats = remote.stats.terms["math"]
+    assert math_stats.timeouts == 0 and math_stats.mean is not None and 0.5 < math_stats.mean < 0.8
     assert remote.invalid == local.invalid == 1 and errors == ["line 6: invalid JSON: Expecting property name "
                                                                "enclosed in double quotes at column 2"]
     assert ray.is_initialized()  # a session the caller started is left running
