@@ -59,7 +59,7 @@ def reward_func(queries: list[str], prompts: list[str], labels: list[Any], **kwa
 
 if __name__ == "__main__":
     prompts = ["<|user|>What is 6*7?<|assistant|>", "<|user|>What is 2+2?<|assistant|>"]
-    responses = ["<think>6*7=42</think>The answer is \\boxed{42}", "It is 5."]
+    responses = ["<think>6*7=42</think>\n<answer>42</answer>", "It is 5."]
     out = reward_func([p + r for p, r in zip(prompts, responses, strict=True)], prompts, ["42", "4"])
     print({k: v for k, v in out.items() if k != "extra_logs"})
     print(out["extra_logs"])
