@@ -26,6 +26,7 @@ BUILTIN_PLUGINS = (
     "rewardkit.rewards.math",
     "rewardkit.rewards.code",
     "rewardkit.rewards.judge",
+    "rewardkit.audit.commands",
 )
 
 _lock = threading.Lock()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
@@ -135,7 +136,23 @@ def scan_tags(sample: Sample, think_tag: str, answer_tag: str, prefilled: Litera
 
 
 def _blank(text: str, start: int, end: int | None = None) -> bool:
-    return not text[start:end].strip()
+    return not visible(text[start:end])
+
+
+# Characters that print nothing: str.strip() keeps zero-width spaces and joiners, soft hyphens, BOMs, and
+# combining marks with nothing to combine with, so "<answer>\u200b</answer>" would pass as an answer.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me"})
+
+
+def visible(text: str) -> str:
+    """``text`` stripped of white space and invisible characters at both ends ('' when nothing shows)."""
+    text = text.strip()
+    if text.isascii():
+        return text  # the common case: ASCII strip() already removed everything invisible
+    chars = [unicodedata.category(ch) not in _INVISIBLE_CATEGORIES for ch in text]
+    if not any(chars):
+        return ""
+    return text[chars.index(True) : len(chars) - chars[::-1].index(True)]
 
 
 def _count_problem(scan: TagScan) -> str | None:
@@ -173,8 +190,8 @@ def _think_format(sample: Sample, params: ThinkFormatParams) -> Score:
     if problem is not None:
         return Score.ok(0.0, problem, prefilled=scan.prefilled)
     text, tags, starts = scan.text, scan.tags, scan.starts
-    think = text[starts[0] + len(tags.open_think) : starts[1]].strip()
-    answer = text[starts[2] + len(tags.open_answer) : starts[3]].strip()
+    think = visible(text[starts[0] + len(tags.open_think) : starts[1]])
+    answer = visible(text[starts[2] + len(tags.open_answer) : starts[3]])
     details = {"answer_chars": len(answer), "think_chars": len(think), "prefilled": scan.prefilled}
     if not answer:
         return Score.ok(0.0, f"empty {tags.open_answer} block", **details)
@@ -206,6 +223,9 @@ def _tag_count(sample: Sample, params: TagCountParams) -> Score:
         elif i == 3 and not params.allow_trailing_text and not _blank(text, starts[3] + len(tag)):
             ok = False
             problems.append(f"{tag} is not at the end")
+        elif i == 3 and counts[2] and _blank(text, starts[2] + len(tags.open_answer), starts[3]):
+            ok = False  # full credit for an empty answer block would reward format without content
+            problems.append(f"the {tags.open_answer} block is empty")
         if ok:
             placed.append(tag)
         latest = max(latest, starts[i])

@@ -28,11 +28,6 @@ CORPUS = load_corpus(builtin_paths())
 #: Exploits that the built-in rewards at their defaults DO reward today: real findings, reported to the
 #: reward owners. Not strict, so a fix shows as XPASS rather than breaking the run; remove the entry then.
 KNOWN_FINDINGS = {
-    ("format/empty-answer", "tag_count"): "tag_count credits tags only: full marks around an empty answer",
-    ("format/whitespace-answer", "tag_count"): "tag_count credits tags only: full marks around an empty answer",
-    ("format/zero-width-answer", "tag_count"): "tag_count credits tags only: full marks around an empty answer",
-    ("format/prefilled-empty-answer", "tag_count"): "tag_count credits tags only",
-    ("format/zero-width-answer", "think_format"): "str.strip() keeps U+200B, so the answer is not 'empty'",
     ("math/hedged-or", "math"): "'The answer is $41$ or $42$': the last math span of the phrase is read",
     ("math/inf-word", "math"): "'inf' reads as oo, which passes the relative tolerance test",
     ("math/reclosed-think", "math"): "the answer section is the text after the LAST </think>, even after <answer>",
@@ -70,7 +65,7 @@ def test_corpus_covers_every_family_with_enough_exploits() -> None:
 
 def _marked(e: str, r: str) -> Any:
     if (e, r) in KNOWN_FINDINGS:
-        return pytest.param(e, r, marks=pytest.mark.xfail(reason=KNOWN_FINDINGS[(e, r)], strict=False))
+        return pytest.param(e, r, marks=pytest.mark.xfail(reason=KNOWN_FINDINGS[(e, r)], strict=True))
     return (e, r)
 
 

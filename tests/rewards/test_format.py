@@ -67,6 +67,13 @@ THINK_FORMAT_CASES = [
     ("<think>6*7=42</think><answer></answer>", None, {}, 0.0, "empty <answer> block"),
     # whitespace-only answer
     ("<think>6*7=42</think><answer> \r\n </answer>", None, {}, 0.0, "empty <answer> block"),
+    # an answer of invisible characters only (zero-width space, joiner, BOM): str.strip() keeps them
+    ("<think>6*7=42</think><answer>\u200b</answer>", None, {}, 0.0, "empty <answer> block"),
+    ("<think>6*7=42</think><answer>\u200d\ufeff\u00ad</answer>", None, {}, 0.0, "empty <answer> block"),
+    # invisible characters around a real answer do not hide it
+    ("<think>6*7=42</think><answer>\u200b42\u200b</answer>", None, {}, 1.0, "well formed"),
+    # a non-ASCII answer is an answer
+    ("<think>a</think><answer>é</answer>", None, {}, 1.0, "well formed"),
     # the answer only inside think, no answer block
     ("<think>the answer is 42</think>", None, {}, 0.0, "no <answer> tag"),
     # no tags at all
@@ -137,6 +144,10 @@ TAG_COUNT_CASES = [
     ("<think>a</think><answer>42</answer>", PREFILL, {}, 0.0),
     # truncated: closing answer tag missing
     ("<think>a</think><answer>42", None, {}, 0.75),
+    # an empty answer block loses the closing tag's quarter: full credit needs an answer
+    ("<think>a</think>\n<answer></answer>", None, {}, 0.75),
+    ("<think>a</think>\n<answer> \n</answer>", None, {}, 0.75),
+    ("a</think>\n<answer>\u200b</answer>", PREFILL, {}, 0.75),
 ]
 
 
