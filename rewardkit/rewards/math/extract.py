@@ -26,6 +26,7 @@ _ANCHOR = re.compile(
     r"|ответ\s*:|respuesta\s*(?:es|:)|antwort\s*:)\s*[:：]?",
     re.I,
 )
+_ANCHOR_WORDS = ("answer", "réponse", "答案", "ответ", "respuesta", "antwort")
 _GSM8K = re.compile(r"####\s*([^\n]+)")
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|(?<![\\$])\$((?:[^$\n\\]|\\.)+?)\$", re.S)
 _NUMBER = re.compile(
@@ -81,11 +82,27 @@ def last_boxed_group(text: str) -> tuple[str, ...]:
     return tuple(g[2].strip() for g in group)
 
 
+def _anchor_start(text: str, after: int) -> int | None:
+    """Where an anchor phrase may start: every alternative of `_ANCHOR` holds one of `_ANCHOR_WORDS`.
+
+    The case-insensitive alternation costs ~0.1 us per character scanned; plain ``str.find`` on the
+    lower-cased text skips to the first keyword (the longest prefix before one is "final ", 6 chars).
+    """
+    low = text.lower()
+    if len(low) != len(text):  # a few letters ("İ") lower-case to two: positions would shift
+        return after
+    found = [i for i in (low.find(w, after) for w in _ANCHOR_WORDS) if i >= 0]
+    return max(after, min(found) - 8) if found else None
+
+
 def _anchored(text: str, after: int = 0) -> str | None:
-    matches = [m for m in _ANCHOR.finditer(text) if m.start() >= after]
-    if not matches:
+    start = _anchor_start(text, after)
+    last = None
+    for last in _ANCHOR.finditer(text, start) if start is not None else ():
+        pass
+    if last is None:
         return None
-    rest = text[matches[-1].end() :]
+    rest = text[last.end() :]
     end = _SENTENCE_END.search(rest)
     snippet = (rest[: end.start()] if end else rest).strip()
     return snippet or None

@@ -26,6 +26,9 @@ def compare_answers(gold: str, pred: str) -> bool | None:
     g, p = parse_answer(gold), parse_answer(pred)
     if g is None or p is None or _lone_letter(g) or _lone_letter(p):
         return None
+    if {type(g), type(p)} == {Scalar, Group} and "ordered" in (getattr(g, "kind", ""), getattr(p, "kind", "")):
+        return False  # a whole answer that is a tuple or interval never equals a number (inside a
+        # list, "p=5, q=2; p=7, q=2" against "(5,2), (7,2)", items are not compared one to one)
     try:
         return _same(g, p)
     except Decline:
