@@ -97,11 +97,10 @@ def _anchor_start(text: str, after: int) -> int | None:
 
 def _anchored(text: str, after: int = 0) -> str | None:
     start = _anchor_start(text, after)
-    last = None
-    for last in _ANCHOR.finditer(text, start) if start is not None else ():
-        pass
-    if last is None:
+    matches = list(_ANCHOR.finditer(text, start)) if start is not None else []
+    if not matches:
         return None
+    last = matches[-1]
     rest = text[last.end() :]
     end = _SENTENCE_END.search(rest)
     snippet = (rest[: end.start()] if end else rest).strip()
