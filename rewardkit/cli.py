@@ -58,12 +58,14 @@ def cli() -> None:
 @click.option("--chunk-lines", type=click.IntRange(min=1), default=256, show_default=True,
               help="Lines per chunk sent to a worker.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where workers run: this machine, or a Ray cluster (pip install 'rewardkit[ray]').")
+@click.option("--ray-address", default=None, help="Ray cluster address (default: start or join a local one).")
 def score(source: Path, config_path: Path | None, reward_args: tuple[str, ...], output: Path | None,
           workers: int | None, details: bool, reference_column: str | None, chunk_lines: int,
-          progress: bool | None) -> None:
+          progress: bool | None, engine: str, ray_address: str | None) -> None:
     """Score every line of SOURCE (JSONL with a 'completion' field) and write it back with its rewards."""
     config = _build_config(config_path, reward_args, reference_column)
-    workers = default_workers() if workers is None else workers
     reported = 0
 
     def on_error(error: Any) -> None:
@@ -76,7 +78,15 @@ def score(source: Path, config_path: Path | None, reward_args: tuple[str, ...], 
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     show = err.is_terminal if progress is None else progress
     with _progress_bar(source, show) as advance:
-        report = score_file(config, source, output, workers, details, chunk_lines, on_error, advance)
+        if engine == "ray":
+            from .engines.ray import score_file_ray
+
+            report = score_file_ray(config, source, output, details=details, chunk_lines=chunk_lines,
+                                    on_error=on_error, on_progress=advance, address=ray_address,
+                                    workers_per_actor=workers or None)
+        else:
+            workers = default_workers() if workers is None else workers
+            report = score_file(config, source, output, workers, details, chunk_lines, on_error, advance)
     if reported > MAX_REPORTED_ERRORS:
         err.print(f"... and {reported - MAX_REPORTED_ERRORS} more invalid lines", markup=False)
     _print_summary(report, output)

@@ -27,6 +27,7 @@ BUILTIN_PLUGINS = (
     "rewardkit.rewards.code",
     "rewardkit.rewards.judge",
     "rewardkit.audit.commands",
+    "rewardkit.server.commands",
 )
 
 _lock = threading.Lock()

@@ -119,3 +119,25 @@ def test_list_and_describe(tmp_path: Path) -> None:
     assert "target" in text and "parameters" in text
     missing = run("describe", "lenght", cwd=tmp_path)
     assert missing.returncode == 2 and "Did you mean 'length'?" in missing.stderr
+
+
+def test_an_infrastructure_error_rate_over_budget_fails_the_run_but_keeps_the_output(tmp_path: Path) -> None:
+    # length in tokens without completion_ids or a tokenizer cannot be measured: an error, not a 0.
+    source = write_jsonl(tmp_path / "in.jsonl", [{"completion": GOOD}] * 3)
+    result = run("score", str(source), "-r", "length", "-r", "think_format", "-o", "out.jsonl", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "100% of 'length' scores failed for infrastructure reasons" in result.stderr
+    out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [o["rewards"] for o in out] == [{"length": None, "think_format": 1.0}] * 3
+    assert [o["reward"] for o in out] == [None] * 3  # masked, never a silent 0
+
+
+def test_score_on_ray_writes_the_same_file_as_local_scoring(tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="pip install 'rewardkit[ray]'")
+    rows = [{"id": i, "completion": GOOD if i % 3 else "<answer>4</answer>", "answer": "4"} for i in range(40)]
+    source = write_jsonl(tmp_path / "in.jsonl", rows)
+    local = run("score", str(source), "-r", "think_format", "-r", "tag_count", "-o", "local.jsonl", cwd=tmp_path)
+    on_ray = run("score", str(source), "-r", "think_format", "-r", "tag_count", "-o", "ray.jsonl", "--engine", "ray",
+                 "-j", "1", "--chunk-lines", "8", cwd=tmp_path)
+    assert local.returncode == 0 and on_ray.returncode == 0, on_ray.stderr
+    assert (tmp_path / "ray.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()

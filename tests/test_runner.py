@@ -73,3 +73,21 @@ def test_an_unpicklable_reward_gets_a_clear_error() -> None:
     local = replace(CONTAINS_X, fn=lambda s, p: None)
     with pytest.raises(ConfigError, match="module level"):
         WorkerPool(config_of((local, 1.0, 1.0)), evaluate_chunk, workers=1)
+
+
+def test_map_reads_its_input_lazily_so_memory_stays_flat() -> None:
+    config = config_of((CONTAINS_X, 1.0, 10.0))
+    pulled = 0
+
+    def chunks():  # type: ignore[no-untyped-def]
+        nonlocal pulled
+        for _ in range(1000):
+            pulled += 1
+            yield [Sample("x")] * 4
+
+    with WorkerPool(config, evaluate_chunk, workers=2) as pool:
+        results = pool.map(chunks(), ahead=6)
+        for consumed, _ in enumerate(results, start=1):
+            assert pulled <= consumed + 6  # never more than `ahead` chunks read beyond what was yielded
+            if consumed == 50:
+                break
