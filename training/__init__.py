@@ -1,0 +1,1 @@
+"""GRPO training on TRL with rewardkit rewards: the entry script, the tiny local model, configs."""

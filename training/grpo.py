@@ -1,0 +1,257 @@
+"""GRPO on TRL with rewardkit rewards, configured by one YAML file.
+
+    python training/grpo.py --config training/configs/tiny-cpu.yaml --output-dir runs/tiny
+    python training/grpo.py --config training/configs/qwen2.5-0.5b-gsm8k.yaml --set grpo.max_steps=50
+
+The YAML file has five blocks (see training/README.md):
+
+    model:    {path: Qwen/Qwen2.5-0.5B-Instruct, init_kwargs: {dtype: bfloat16}, lora: {r: 16, ...}}
+              or {tiny: {hidden_size: 64, ...}} to build a tiny random model locally
+    dataset:  {path: data.jsonl | a save_to_disk directory, question_column: question, system_prompt: ...}
+              or {hub: {path: openai/gsm8k, name: main, split: train}} or {tiny_arithmetic: {rows: 256}}
+    rewards:  the same block as `rewardkit score --config` reads (reference_column, rewards: [...])
+    grpo:     any GRPOConfig field (learning_rate, num_generations, use_vllm, ...)
+    seed, torch_threads
+
+Writes DIR/metrics.jsonl (TRL's log history, one JSON object per logged step, written as training goes)
+and the final model (with its tokenizer) in DIR/final-model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+if __package__ in (None, ""):  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rewardkit.compose import compose
+from rewardkit.errors import ConfigError, did_you_mean
+from rewardkit.integrations.trl import reward_funcs, reward_weights
+from training import tiny
+
+TOP_KEYS = {"model", "dataset", "rewards", "grpo", "seed", "torch_threads", "async_rewards", "reward_workers"}
+DEFAULT_SYSTEM_PROMPT = (
+    "Think step by step inside <think></think>, then give only the final answer inside <answer></answer>."
+)
+PLAIN_TEMPLATE = "{system}\n{question}\n"
+
+
+def load_settings(path: str | Path, overrides: Sequence[str] = ()) -> dict[str, Any]:
+    """The YAML mapping with ``block.key=value`` overrides applied (values read as YAML)."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a training config is a mapping with model, dataset, rewards and grpo blocks")
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r}: write it as block.key=value, e.g. grpo.max_steps=20")
+        node = data
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(raw)
+    unknown = set(data) - TOP_KEYS
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ConfigError(f"{path}: unknown block {name!r}.{did_you_mean(name, TOP_KEYS)}")
+    for block in ("model", "dataset", "rewards"):
+        if not isinstance(data.get(block), dict):
+            raise ConfigError(f"{path}: the {block!r} block is missing (see training/README.md)")
+    return data
+
+
+# -- model ------------------------------------------------------------------------------------------
+
+
+def resolve_model(block: Mapping[str, Any], output_dir: Path, seed: int) -> str:
+    """A local path or hub id; a ``tiny`` block builds a random model under ``output_dir`` first."""
+    if "tiny" in block:
+        return str(tiny.build_model(output_dir / "tiny-model", block["tiny"] or {}, seed=seed))
+    if "path" not in block:
+        raise ConfigError("model: give 'path' (a local directory or hub id) or a 'tiny' block")
+    return str(block["path"])
+
+
+def lora_config(block: Mapping[str, Any]) -> Any:
+    if not block.get("lora"):
+        return None
+    from peft import LoraConfig
+
+    return LoraConfig(task_type="CAUSAL_LM", **block["lora"])
+
+
+# -- dataset ----------------------------------------------------------------------------------------
+
+
+def load_rows(block: Mapping[str, Any], output_dir: Path, seed: int) -> Any:
+    """A `datasets.Dataset` from a JSONL file, a save_to_disk directory, the hub, or the tiny generator."""
+    import datasets
+
+    if "tiny_arithmetic" in block:
+        settings = {"seed": seed, **(block["tiny_arithmetic"] or {})}
+        path = tiny.write_arithmetic(output_dir / "data" / "arithmetic.jsonl", **settings)
+        return datasets.load_dataset("json", data_files=str(path), split="train")
+    if "hub" in block:
+        return datasets.load_dataset(**block["hub"])
+    if "path" not in block:
+        raise ConfigError("dataset: give 'path' (JSONL file or datasets directory), 'hub' or 'tiny_arithmetic'")
+    path = Path(block["path"])
+    if path.is_dir():
+        loaded = datasets.load_from_disk(str(path))
+        return loaded[block.get("split", "train")] if isinstance(loaded, datasets.DatasetDict) else loaded
+    if not path.exists():
+        raise ConfigError(f"dataset.path {str(path)!r} does not exist")
+    return datasets.load_dataset("json", data_files=str(path), split="train")
+
+
+def build_dataset(block: Mapping[str, Any], tokenizer: Any, output_dir: Path, seed: int) -> Any:
+    """Rows with a ``prompt`` column (chat messages or plain text) asking for the think/answer format."""
+    rows = load_rows(block, output_dir, seed)
+    question = block.get("question_column", "question")
+    if question not in rows.column_names:
+        raise ConfigError(f"dataset has no {question!r} column (columns: {', '.join(rows.column_names)}); "
+                          "set dataset.question_column")
+    if block.get("shuffle", True):
+        rows = rows.shuffle(seed=seed)
+    if block.get("limit"):
+        rows = rows.select(range(min(int(block["limit"]), len(rows))))
+    system = block.get("system_prompt", DEFAULT_SYSTEM_PROMPT)
+    fmt = block.get("prompt_format", "auto")
+    if fmt == "auto":
+        fmt = "chat" if getattr(tokenizer, "chat_template", None) else "plain"
+    if fmt not in ("chat", "plain"):
+        raise ConfigError(f"dataset.prompt_format: expected auto, chat or plain, got {fmt!r}")
+    template = block.get("plain_template", PLAIN_TEMPLATE)
+
+    def to_prompt(row: dict[str, Any]) -> dict[str, Any]:
+        if fmt == "chat":
+            messages = [{"role": "user", "content": str(row[question])}]
+            return {"prompt": ([{"role": "system", "content": system}] if system else []) + messages}
+        return {"prompt": template.format(system=system, question=row[question])}
+
+    return rows.map(to_prompt)
+
+
+# -- training ---------------------------------------------------------------------------------------
+
+
+def grpo_args(block: Mapping[str, Any], output_dir: Path, weights: list[float], seed: int) -> Any:
+    """A GRPOConfig from the YAML block; unknown fields are reported with the closest names."""
+    from trl.trainer.grpo_config import GRPOConfig
+
+    names = {f.name for f in dataclasses.fields(GRPOConfig)}
+    for key in block:
+        if key not in names:
+            raise ConfigError(f"grpo: {key!r} is not a GRPOConfig field.{did_you_mean(key, names)}")
+    if "reward_weights" in block:
+        raise ConfigError("grpo.reward_weights comes from the rewards block's weights; remove it")
+    defaults = {f.name: f.default for f in dataclasses.fields(GRPOConfig)}
+    fields = {"seed": seed, "report_to": "none", **{k: _yaml_float(v, defaults[k]) for k, v in block.items()}}
+    return GRPOConfig(output_dir=str(output_dir), reward_weights=weights, **fields)
+
+
+def _yaml_float(value: Any, default: Any) -> Any:
+    """YAML 1.1 reads ``1e-3`` (no dot) as a string; read it as the float the field expects."""
+    if isinstance(default, float) and isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+class MetricsFile:
+    """A TrainerCallback-shaped object appending each log entry to a JSONL file as it arrives."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.write_text("", encoding="utf-8")
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: Mapping[str, Any] | None = None,
+               **kwargs: Any) -> None:
+        if logs:
+            entry = {"step": state.global_step, **logs}
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(entry, default=float) + "\n")
+
+
+def make_callback(path: Path) -> Any:
+    from transformers import TrainerCallback
+
+    class _Callback(MetricsFile, TrainerCallback):
+        pass
+
+    return _Callback(path)
+
+
+def train(settings: Mapping[str, Any], output_dir: Path) -> dict[str, Any]:
+    """Build everything from ``settings``, train, save; returns `summarize` of the logged rewards."""
+    import torch
+    from transformers import AutoTokenizer
+    from trl.trainer.grpo_trainer import GRPOTrainer
+
+    seed = int(settings.get("seed", 0))
+    if settings.get("torch_threads"):
+        torch.set_num_threads(int(settings["torch_threads"]))
+    output_dir.mkdir(parents=True, exist_ok=True)
+    model_path = resolve_model(settings["model"], output_dir, seed)
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    dataset = build_dataset(settings["dataset"], tokenizer, output_dir, seed)
+    reward = compose(settings["rewards"])
+    funcs: list[Any] = reward_funcs(reward, asynchronous=bool(settings.get("async_rewards", False)),
+                         workers=settings.get("reward_workers"))
+    args = grpo_args(settings.get("grpo") or {}, output_dir, reward_weights(reward), seed)
+    if settings["model"].get("init_kwargs"):
+        args.model_init_kwargs = dict(settings["model"]["init_kwargs"])
+    trainer = GRPOTrainer(model=model_path, reward_funcs=funcs, args=args, train_dataset=dataset,
+                          processing_class=tokenizer, peft_config=lora_config(settings["model"]),
+                          callbacks=[make_callback(output_dir / "metrics.jsonl")])
+    trainer.train()
+    trainer.save_model(str(output_dir / "final-model"))
+    tokenizer.save_pretrained(str(output_dir / "final-model"))
+    return summarize(trainer.state.log_history, [f.__name__ for f in funcs])
+
+
+def summarize(history: Sequence[Mapping[str, Any]], terms: Sequence[str], window: int = 3) -> dict[str, Any]:
+    """Mean reward over the first and last ``window`` logged steps, overall and per term."""
+    steps = [h for h in history if "reward" in h]
+    out: dict[str, Any] = {"logged_steps": len(steps)}
+    for key in ["reward", *(f"rewards/{t}/mean" for t in terms)]:
+        values = [float(h[key]) for h in steps if key in h]
+        if values:
+            first, last = values[:window], values[-window:]
+            out[key] = {"first": sum(first) / len(first), "last": sum(last) / len(last)}
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", required=True, help="training YAML (see training/configs/)")
+    parser.add_argument("--output-dir", default=None, help="where metrics.jsonl and final-model go")
+    parser.add_argument("--set", action="append", default=[], metavar="BLOCK.KEY=VALUE",
+                        help="override one config value, e.g. --set grpo.max_steps=20 (repeatable)")
+    ns = parser.parse_args(argv)
+    try:
+        settings = load_settings(ns.config, ns.set)
+        output_dir = Path(ns.output_dir or Path("runs") / Path(ns.config).stem)
+        start = time.perf_counter()
+        summary = train(settings, output_dir)
+    except ConfigError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
+    summary["seconds"] = round(time.perf_counter() - start, 1)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""A tiny Qwen2-style model, a character-level tokenizer and an arithmetic dataset, all built locally.
+
+Nothing is downloaded: the CPU demo and the tests run on machines without access to a model hub. The
+four format tags are single tokens (not special, so TRL's ``skip_special_tokens`` decoding keeps them),
+which makes ``<think>...</think><answer>...</answer>`` reachable by a random model in a few steps.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import string
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+TAGS = ("<think>", "</think>", "<answer>", "</answer>")
+SPECIAL = ("<pad>", "<eos>", "<unk>")
+# Printable ASCII and newline; tabs and other control characters map to <unk>.
+CHARS = tuple(c for c in string.printable if c not in "\t\r\x0b\x0c")
+
+#: Defaults of the ``model.tiny`` block; any Qwen2Config field may be added there.
+MODEL_DEFAULTS: dict[str, Any] = {
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 256,
+    "tie_word_embeddings": True,
+}
+
+
+def build_tokenizer(directory: str | Path, chars: str | None = None) -> Any:
+    """Save a character-level fast tokenizer (tags as single tokens) to ``directory`` and return it.
+
+    ``chars`` narrows the alphabet (other characters become ``<unk>``): the smaller the vocabulary, the
+    likelier a random model is to emit a tag.
+    """
+    from tokenizers import AddedToken, Tokenizer, decoders, models
+    from transformers import PreTrainedTokenizerFast
+
+    alphabet = CHARS if chars is None else tuple(dict.fromkeys(chars))
+    vocab = {tok: i for i, tok in enumerate((*SPECIAL, *TAGS, *alphabet))}
+    # BPE without merges over an un-pre-tokenized string is exactly a character split.
+    core = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>"))
+    core.decoder = decoders.Fuse()
+    core.add_special_tokens(list(SPECIAL))
+    core.add_tokens([AddedToken(t, normalized=False, special=False) for t in TAGS])
+    tokenizer = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
+        tokenizer_object=core, eos_token="<eos>", pad_token="<pad>", unk_token="<unk>"
+    )
+    tokenizer.save_pretrained(str(directory))
+    return tokenizer
+
+
+def build_model(directory: str | Path, settings: Mapping[str, Any] | None = None, seed: int = 0) -> Path:
+    """Save a randomly initialised Qwen2 model and its tokenizer to ``directory``; return the directory.
+
+    ``settings`` are Qwen2Config fields over `MODEL_DEFAULTS`, plus ``chars`` for the tokenizer.
+    """
+    import torch
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    directory = Path(directory)
+    fields = {**MODEL_DEFAULTS, **(settings or {})}
+    tokenizer = build_tokenizer(directory, fields.pop("chars", None))
+    config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        bos_token_id=None,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        **fields,
+    )
+    torch.manual_seed(seed)
+    Qwen2ForCausalLM(config).save_pretrained(str(directory))
+    return directory
+
+
+def arithmetic_rows(rows: int, max_operand: int = 9, ops: str = "+", seed: int = 0) -> list[dict[str, str]]:
+    """Questions such as ``3+4`` with their answers, drawn reproducibly."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(rows):
+        a, b, op = rng.randint(0, max_operand), rng.randint(0, max_operand), rng.choice(ops)
+        value = a + b if op == "+" else a - b if op == "-" else a * b
+        out.append({"question": f"{a}{op}{b}", "answer": str(value)})
+    return out
+
+
+def write_arithmetic(path: str | Path, rows: int, max_operand: int = 9, ops: str = "+", seed: int = 0) -> Path:
+    """Write `arithmetic_rows` as JSONL to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps(row) for row in arithmetic_rows(rows, max_operand, ops, seed)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
