@@ -20,7 +20,7 @@ _LABEL = re.compile(
     r"\s*([a-zA-Z](?:_(?:\{[a-zA-Z0-9]+\}|[a-zA-Z0-9]))?|\(\s*[a-zA-Z](?:\s*,\s*[a-zA-Z])+\s*\))"
     r"\s*(=(?!=)|\\in(?![a-zA-Z]))"
 )
-_MATRIX = re.compile(r"\\begin\{(pmatrix|bmatrix|matrix)\}")
+_MATRIX = re.compile(r"\\begin\{(pmatrix|bmatrix|matrix|array)\}(?:\{[lcr|\s]*\})?")
 _DOUBLED = re.compile(r"\\\\(?=[a-zA-Z])")
 #: Longest first: "<=" before "<", "\leqslant" before "\leq" before "\le".
 _RELATIONS = (("<=", "<="), (">=", ">="), ("!=", "!="), ("=", "="), ("<", "<"), (">", ">"),
@@ -49,16 +49,22 @@ class AnswerParser(ExprParser):
 
     def items(self, top: bool = False, sets: bool = False) -> list[Value]:
         """Items separated by commas or semicolons; ``a \\pm b`` is two items where order is free."""
-        out: list[Value] = []
-        while True:
-            item = self.item(top)
-            if isinstance(item, Group) and item.kind == "pm" and not sets:
-                raise Decline("\\pm inside a tuple")
-            out.extend(item.items if isinstance(item, Group) and item.kind == "pm" else (item,))
-            if len(out) > MAX_ITEMS:
+        raw = [self.item(top)]
+        while self.eat(",") or self.eat(";"):
+            raw.append(self.item(top))
+            if len(raw) > MAX_ITEMS:
                 raise Decline("too many items")
-            if not (self.eat(",") or self.eat(";")):
-                return out
+        if top and len(raw) == 1:
+            return raw  # a lone "\\pm 2" stays one answer: both values are asked for
+        out: list[Value] = []
+        for item in raw:
+            if isinstance(item, Group) and item.kind == "pm":
+                if not sets:
+                    raise Decline("\\pm inside a tuple")
+                out.extend(item.items)
+            else:
+                out.append(item)
+        return out
 
     def item(self, top: bool) -> Value:
         label = _LABEL.match(self.s, self.i) if top else None
@@ -168,8 +174,8 @@ class AnswerParser(ExprParser):
         only = inner[0]
         if left + right == "()" and isinstance(only, Scalar) and only.value is not None:
             return only.value
-        if left + right == "()" and isinstance(only, Group) and only.kind == "matrix":
-            return only
+        if left + right in ("()", "[]") and isinstance(only, Group) and only.kind == "matrix":
+            return only  # (pmatrix) or [array]: the brackets only draw the matrix
         raise Decline("bracketed single value")
 
     def braces(self) -> Part:

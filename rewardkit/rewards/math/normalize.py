@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 _DELIMS = re.compile(r"^\s*(?:\$\$|\$|\\\[|\\\()\s*(.*?)\s*(?:\$\$|\$|\\\]|\\\))\s*$", re.S)
-_SPACING = re.compile(r"\\\\|\\[,;:! ]|\\q?quad\b|~")
+_SPACING = re.compile(r"\\\\|\\[,;:! ]|\\q?quad(?![A-Z])|~")  # "\\quadx" is "\\quad x" mistyped
 _LEFT_RIGHT = re.compile(r"\\(?:left|right|big|Big|bigg|Bigg)(?![a-zA-Z])\s*")
 _FRAC_VARIANTS = re.compile(r"\\[dtc]frac(?![a-zA-Z])")
 _TEXT_BLOCK = re.compile(

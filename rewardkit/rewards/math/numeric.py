@@ -27,8 +27,11 @@ _SLASH = re.compile(r"^([^/\s]+)\s*/\s*([^/\s]+)$")
 _MIXED = re.compile(r"^(\d+)(?:\s+(\d+\s*/\s*\d+)|\s*(\\frac.*))$")
 _PERCENT = re.compile(r"\s*(?:\\?%|\\percent|percentage|percent|pct)$")
 _CURRENCY = re.compile(r"^(?:\$|€|£|¥|US\$|USD\s)\s*|\s*(?:\$|€|£|¥|dollars?|euros?|yuan|USD)$")
+#: Two-letter words are units only when known: "5xy" is a product, "5 cm" a length.
+_UNITS2 = "cm|mm|km|kg|mg|ml|mL|hr|ft|yd|mi|lb|oz|in|am|pm|°C|°F"
 _UNIT_TAIL = re.compile(
-    r"^(.*?\d)\s*(?:\\(?:text|mbox|textnormal|textbf|mathrm)\s*\{[^{}]*\}|[^\W\d_]{2,})(?:\^\{?\d\}?|²|³)?$"
+    r"^(.*?[\d}])\s*(?:\\(?:text|mbox|textnormal|textbf|mathrm)\s*\{[^{}]*\}|[^\W\d_¹²³]{3,}"
+    r"|(?:" + _UNITS2 + r")(?![^\W\d_¹²³])|m(?=²|³|\^\{?[23]\}?$))(?:\^\{?\d\}?|²|³)?$"
 )
 _FUNCTION_WORDS = frozenset({"sin", "cos", "tan", "log", "ln", "exp", "pi", "sqrt", "frac", "cot", "sec"})
 

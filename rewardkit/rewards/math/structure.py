@@ -52,12 +52,57 @@ def _same(g: Value, p: Value) -> bool | None:
         return _scalars(g, p)
     if isinstance(g, Group) and isinstance(p, Group):
         return _groups(g, p)
-    if isinstance(g, Cup) and isinstance(p, Cup) and len(g.parts) == len(p.parts):
-        # Only "equal part by part" is sure: [0,1] u [1,2] is also [0,2].
-        return True if all(_same(a, b) for a, b in zip(g.parts, p.parts, strict=True)) else None
-    if isinstance(g, Scalar) and isinstance(p, Group) and p.kind == "set" and _distinct(p.items):
+    if isinstance(g, Cup) or isinstance(p, Cup):
+        return _unions(g, p)
+    if isinstance(g, Scalar) and isinstance(p, Group) and p.kind in ("set", "pm") and _distinct(p.items):
         return False  # several different values for a single-valued gold: a hedge
+    if isinstance(g, Group) and g.kind == "pm" and isinstance(p, Scalar) and _distinct(g.items):
+        return False  # "\\pm 2" asks for both values
     return None
+
+
+def _unions(g: Value, p: Value) -> bool | None:
+    gi, pi = _intervals(g), _intervals(p)
+    if gi is not None and pi is not None:
+        return gi == pi
+    if isinstance(g, Cup) and isinstance(p, Cup) and len(g.parts) == len(p.parts):
+        # Without rational ends only "equal part by part" is sure: [0,1] u [1,2] is also [0,2].
+        return True if all(_same(a, b) for a, b in zip(g.parts, p.parts, strict=True)) else None
+    return None
+
+
+Bound = tuple[Fraction | float, bool, Fraction | float, bool]  # (low, closed, high, closed)
+
+
+def _intervals(v: Value) -> list[Bound] | None:
+    """A union of intervals with rational or infinite ends, merged into its canonical sorted form."""
+    parts = v.parts if isinstance(v, Cup) else (v,)
+    spans: list[Bound] = []
+    for part in parts:
+        if not (isinstance(part, Group) and part.kind == "ordered" and len(part.items) == 2):
+            return None
+        lo, hi = _end(part.items[0]), _end(part.items[1])
+        if lo is None or hi is None or not lo < hi:
+            return None
+        spans.append((lo, part.left == "[", hi, part.right == "]"))
+    spans.sort(key=lambda b: (b[0], not b[1]))
+    merged = [spans[0]]
+    for lo, lo_c, hi, hi_c in spans[1:]:
+        mlo, mlo_c, mhi, mhi_c = merged[-1]
+        if lo < mhi or (lo == mhi and (mhi_c or lo_c)):
+            top = (hi, hi_c) if hi > mhi else (mhi, mhi_c) if mhi > hi else (hi, hi_c or mhi_c)
+            merged[-1] = (mlo, mlo_c, *top)
+        else:
+            merged.append((lo, lo_c, hi, hi_c))
+    return merged
+
+
+def _end(v: Value) -> Fraction | float | None:
+    if not isinstance(v, Scalar) or v.decimal:
+        return None
+    if v.value is None:
+        return float("inf") * v.infinity
+    return v.value.rational()
 
 
 def _labeled(g: Value, p: Value) -> bool | None:
