@@ -8,7 +8,8 @@ The YAML file has five blocks (see training/README.md):
     model:    {path: Qwen/Qwen2.5-0.5B-Instruct, init_kwargs: {dtype: bfloat16}, lora: {r: 16, ...}}
               or {tiny: {hidden_size: 64, ...}} to build a tiny random model locally
     dataset:  {path: data.jsonl | a save_to_disk directory, question_column: question, system_prompt: ...}
-              or {hub: {path: openai/gsm8k, name: main, split: train}} or {tiny_arithmetic: {rows: 256}}
+              or {hub: {path: openai/gsm8k, name: main, split: train}} or {tiny_arithmetic: {rows: 256}};
+              gold_after: "####" keeps only the text after the last "####" of answer_column (GSM8K)
     rewards:  the same block as `rewardkit score --config` reads (reference_column, rewards: [...])
     grpo:     any GRPOConfig field (learning_rate, num_generations, use_vllm, ...)
     seed, torch_threads
@@ -131,12 +132,14 @@ def build_dataset(block: Mapping[str, Any], tokenizer: Any, output_dir: Path, se
     if fmt not in ("chat", "plain"):
         raise ConfigError(f"dataset.prompt_format: expected auto, chat or plain, got {fmt!r}")
     template = block.get("plain_template", PLAIN_TEMPLATE)
+    answer, gold_after = block.get("answer_column", "answer"), block.get("gold_after")
 
     def to_prompt(row: dict[str, Any]) -> dict[str, Any]:
+        extra = {answer: str(row[answer]).split(gold_after)[-1].strip()} if gold_after else {}
         if fmt == "chat":
             messages = [{"role": "user", "content": str(row[question])}]
-            return {"prompt": ([{"role": "system", "content": system}] if system else []) + messages}
-        return {"prompt": template.format(system=system, question=row[question])}
+            return {"prompt": ([{"role": "system", "content": system}] if system else []) + messages, **extra}
+        return {"prompt": template.format(system=system, question=row[question]), **extra}
 
     return rows.map(to_prompt)
 
