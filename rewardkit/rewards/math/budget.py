@@ -108,6 +108,11 @@ def call(request: dict[str, Any], budget_s: float) -> dict[str, Any]:
     return helper.call(request, budget_s)
 
 
+def warm_up(timeout_s: float = STARTUP_S) -> None:
+    """Start this process's helper and let it finish warming its parser (see `helper`) now."""
+    call({"warmup": True}, timeout_s)
+
+
 def shutdown() -> None:
     """Stop this process's helper (also run at exit)."""
     if _helper is not None and _helper.pid == os.getpid():
