@@ -48,17 +48,28 @@ def score_file(
     pool = WorkerPool(config, score_lines, workers) if workers > 0 else None
     try:
         results = pool.map(tasks) if pool else (score_lines(config, t, {}, _no_beat) for t in tasks)
-        if output is None or str(output) == "-":
-            _drain(results, sys.stdout, report, on_error, on_progress)
-        else:
-            with AtomicWriter(output) as writer:
-                _drain(results, writer, report, on_error, on_progress)
+        write_results(results, output, report, on_error, on_progress)
     finally:
         if pool is not None:
             report.kills = pool.kills
             pool.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def write_results(
+    results: Iterator[LinesResult],
+    output: str | Path | None,
+    report: FileReport,
+    on_error: Callable[[RowError], None],
+    on_progress: Callable[[int], None],
+) -> None:
+    """Write scored chunks in order to ``output`` (atomically) or stdout, counting into ``report``."""
+    if output is None or str(output) == "-":
+        _drain(results, sys.stdout, report, on_error, on_progress)
+    else:
+        with AtomicWriter(output) as writer:
+            _drain(results, writer, report, on_error, on_progress)
 
 
 def _drain(

@@ -17,18 +17,17 @@ import collections
 import contextlib
 import os
 import socket
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from ..config import CompositionConfig
 from ..errors import ConfigError, WorkerError
-from ..io import AtomicWriter, LinesResult, LinesTask, RowError, iter_lines, score_lines
+from ..io import LinesResult, LinesTask, RowError, iter_lines, score_lines
 from ..runner import WorkerPool
-from ..scorefile import FileReport
+from ..scorefile import FileReport, write_results
 
 #: Blocks each actor holds at once: one being scored, one queued so its pool never waits on the driver.
 IN_FLIGHT_PER_ACTOR = 2
@@ -180,11 +179,7 @@ def score_file_ray(
         pool = _start_actors(ray, config, actors, workers_per_actor)
         tasks = (LinesTask(rows, details) for rows in iter_lines(source, chunk_lines))
         results = _results(ray, pool, tasks)
-        if output is None or str(output) == "-":
-            _drain(results, sys.stdout, report, on_error, on_progress)
-        else:
-            with AtomicWriter(output) as writer:
-                _drain(results, writer, report, on_error, on_progress)
+        write_results(results, output, report, on_error, on_progress)
         report.kills = sum(a.kills for a in pool)
     finally:
         _stop_actors(ray, pool)
@@ -192,18 +187,6 @@ def score_file_ray(
             ray.shutdown()
     report.seconds = time.perf_counter() - started
     return report
-
-
-def _drain(results: Iterator[LinesResult], out: IO[str] | AtomicWriter, report: FileReport,
-           on_error: Callable[[RowError], None], on_progress: Callable[[int], None]) -> None:  # fmt: skip
-    for result in results:
-        if result.lines:
-            out.write("\n".join(result.lines) + "\n")
-        for error in result.errors:
-            report.invalid += 1
-            on_error(error)
-        report.stats.merge(result.stats)
-        on_progress(result.bytes_read)
 
 
 __all__ = ["ScoringActor", "score_file_ray"]
