@@ -103,5 +103,5 @@ def test_a_short_run_of_the_tiny_config_trains_logs_every_term_and_saves(tmp_pat
     # Within these steps tag_count climbs steadily from random text (measured: 0.27 -> ~0.4 by step 60).
     tags = [entry["rewards/tag_count/mean"] for entry in steps_logged]
     assert sum(tags[-10:]) / 10 > sum(tags[:10]) / 10 + 0.05
-    summary = json.loads(done.stdout[done.stdout.index("{"):])
+    summary = json.loads(done.stdout[done.stdout.rindex("\n{\n") + 1 :])  # the last thing printed
     assert summary["logged_steps"] == steps and set(summary) >= {"reward", "seconds"}
