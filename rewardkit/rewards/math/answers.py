@@ -77,7 +77,10 @@ class AnswerParser(ExprParser):
         if not label:
             return value
         if isinstance(value, Relation):
-            raise Decline("chained relation")
+            if set(value.ops) != {"="}:
+                raise Decline("a label on an inequality")
+            # "x = 5+5+1 = 11": math-verify keeps the first left side and the last right side
+            value = Scalar(value.sides[-1], "", value.decimal)
         name = re.sub(r"[{}\s]", "", label.group(1))
         return Labeled(name, value, "=" if label.group(2) == "=" else "in")
 
@@ -114,7 +117,9 @@ class AnswerParser(ExprParser):
 
     def operand(self) -> Value:
         if self.eat("\\{"):
+            self.depth += 1
             inner = self.items(sets=True)
+            self.depth -= 1
             if not self.eat("\\}"):
                 raise Decline("unclosed set")
             return Group("set", tuple(inner))
@@ -164,7 +169,9 @@ class AnswerParser(ExprParser):
     def bracket(self) -> Part:
         left = self.s[self.i]
         self.i += 1
+        self.depth += 1
         inner = self.items()
+        self.depth -= 1
         right = self.peek()
         if right not in (")", "]") or not right:
             raise Decline("unclosed bracket")
@@ -180,7 +187,9 @@ class AnswerParser(ExprParser):
 
     def braces(self) -> Part:
         self.i += 1
+        self.depth += 1
         inner = self.items(sets=True)
+        self.depth -= 1
         if not self.eat("}"):
             raise Decline("unclosed brace")
         if len(inner) > 1:

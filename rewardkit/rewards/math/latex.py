@@ -33,6 +33,7 @@ class ExprParser:
 
     def __init__(self, text: str) -> None:
         self.s, self.i, self.decimals = text, 0, 0
+        self.depth = 0  # brackets, braces and sets around the current position
 
     def peek(self) -> str:
         while self.i < len(self.s) and self.s[self.i] in " \t\n":
@@ -87,6 +88,9 @@ class ExprParser:
         while True:
             if self.eat("*") or self.eat("\\cdot") or self.eat("\\times"):
                 left = as_ratio(left) * as_ratio(self.factor())
+            elif self.depth == 0 and self.at(":") and not self.at(":="):
+                self.i += 1  # "a:b", a ratio, is a/b to math-verify; inside "\\{x : x>0\\}" it is not
+                left = as_ratio(left) / as_ratio(self.factor())
             elif self.eat("/"):
                 right = as_ratio(self.factor())
                 if self.implicit_next():

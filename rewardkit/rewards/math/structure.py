@@ -190,10 +190,29 @@ def _relation(g: Value, p: Value) -> bool | None:
         return _same(gi, pi) if gi is not None and pi is not None and _chain_symbol(g) == _chain_symbol(p) else None
     relation, other = (g, p) if isinstance(g, Relation) else (p, g)
     assert isinstance(relation, Relation)
+    if isinstance(other, Scalar) and set(relation.ops) == {"="}:
+        # math-verify's rules: an equation given for a plain gold counts by its last right side;
+        # a gold "x + y = 3" (left side only symbols, an assignment) counts as its right side.
+        last = Scalar(relation.sides[-1], "", relation.decimal)
+        if relation is p:
+            return _same(g, last)
+        return _same(last, p) if _only_symbols(relation.sides[0]) else None
     interval = _as_interval(relation) if isinstance(other, Group) and not relation.decimal else None
     if interval is None:
         return None
     return _same(interval, other) if relation is g else _same(other, interval)
+
+
+def _only_symbols(side: Ratio) -> bool:
+    """Sums and quotients of plain symbols (``x``, ``a+b``, ``S/T``): sympy's "assignment" left sides."""
+
+    def plain(poly: Poly) -> bool:
+        return bool(poly) and all(
+            coef == 1 and radicand == 1 and symbols and all(e == 1 and n not in _CONSTANTS for n, e in symbols)
+            for (symbols, radicand), coef in poly.items()
+        )
+
+    return plain(side.num) and (side.den == constant(1) or plain(side.den))
 
 
 def _normal(r: Relation) -> tuple[str, Poly]:
