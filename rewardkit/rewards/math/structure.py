@@ -56,6 +56,8 @@ def _same(g: Value, p: Value) -> bool | None:
         return _unions(g, p)
     if isinstance(g, Scalar) and isinstance(p, Group) and p.kind in ("set", "pm") and _distinct(p.items):
         return False  # several different values for a single-valued gold: a hedge
+    if isinstance(g, Group) and g.kind == "set" and isinstance(p, Scalar) and _distinct(g.items):
+        return False  # one value where several are asked for
     if isinstance(g, Group) and g.kind == "pm" and isinstance(p, Scalar) and _distinct(g.items):
         return False  # "\\pm 2" asks for both values
     return None
@@ -134,7 +136,11 @@ def _scalars(g: Scalar, p: Scalar) -> bool | None:
         return g.infinity == p.infinity
     if g.decimal or p.decimal:
         gn, pn = parse_number(g.text), parse_number(p.text)
-        return numbers_equal(gn, pn) if gn is not None and pn is not None else None
+        if gn is not None and pn is not None:
+            return numbers_equal(gn, pn)
+        # Decimals read exactly (10.5 = 21/2), as the symbolic path does: equal means equal; otherwise
+        # an approximation may still be accepted there (a decimal gold against an exact answer).
+        return True if g.value.equals(p.value) else None
     return g.value.equals(p.value)
 
 
@@ -196,7 +202,11 @@ def _relation(g: Value, p: Value) -> bool | None:
         last = Scalar(relation.sides[-1], "", relation.decimal)
         if relation is p:
             return _same(g, last)
-        return _same(last, p) if _only_symbols(relation.sides[0]) else None
+        if _only_symbols(relation.sides[0]):
+            return _same(last, p)
+        # A polynomial left side with a number or a coefficient ("2x + z = 1") is no assignment:
+        # the equation itself is the gold, and no single value equals an equation.
+        return False if relation.sides[0].den == constant(1) else None
     interval = _as_interval(relation) if isinstance(other, Group) and not relation.decimal else None
     if interval is None:
         return None
