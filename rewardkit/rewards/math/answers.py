@@ -73,7 +73,7 @@ class AnswerParser(ExprParser):
         value = self.relation()
         if self.eat("\\approx"):
             other = self.relation()
-            value = other if _lone_symbol(value) else value
+            value = other if lone_symbol(value) else value
         if not label:
             return value
         if isinstance(value, Relation):
@@ -200,7 +200,7 @@ class AnswerParser(ExprParser):
         raise Decline("braced shape")
 
 
-def _lone_symbol(v: Value) -> bool:
+def lone_symbol(v: Value) -> bool:
     """A bare ``x`` (a symbol with coefficient 1)."""
     if not isinstance(v, Scalar) or v.value is None or len(v.value.num) != 1 or v.value.rational() is not None:
         return False

@@ -14,7 +14,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .algebra import Decline, Poly, Ratio, constant, symbol
-from .answers import parse_answer
+from .answers import lone_symbol, parse_answer
 from .numeric import numbers_equal, parse_number
 from .values import Cup, Group, Labeled, Relation, Scalar, Value
 
@@ -36,11 +36,11 @@ def compare_answers(gold: str, pred: str) -> bool | None:
 
 
 def _lone_letter(v: Value) -> bool:
-    """A bare ``d`` or ``C`` may be a choice letter or a constant: not decided here."""
-    if not isinstance(v, Scalar) or v.value is None or len(v.value.num) != 1:
+    """A bare ``d`` or ``C`` may be a choice letter or a constant: not decided here (``\\pi`` is)."""
+    if not (lone_symbol(v) and isinstance(v, Scalar) and v.value is not None):
         return False
-    ((symbols, radicand), coef), = v.value.num.items()
-    return len(symbols) == 1 and symbols[0][0] != "pi" and coef == 1 and radicand == 1
+    ((symbols, _radicand), _coef), = v.value.num.items()
+    return symbols[0][0] != "pi"
 
 
 def _same(g: Value, p: Value) -> bool | None:
