@@ -23,7 +23,14 @@ _ROOT_INDEX = re.compile(r"\s*(\d)\s*\]")
 #: Tokens that end an expression: separators, closers, relations.
 _ENDS = (",", ";", ")", "]", "}", "\\}", "\\cup", "&", "\\\\", "\\end", "=", "<", ">", "!=", "\\le", "\\leq",
          "\\ge", "\\geq", "\\lt", "\\gt", "\\ne", "\\neq", "\\leqslant", "\\geqslant", "\\pm", "\\approx", "\\in")
-_IMPLICIT_COMMANDS = ("\\frac", "\\sqrt", "\\pi")
+_FUNCTIONS = frozenset({"sin", "cos", "tan", "cot", "sec", "csc", "arcsin", "arccos", "arctan", "sinh", "cosh",
+                        "tanh", "ln", "log", "exp"})
+_IMPLICIT_COMMANDS = ("\\frac", "\\sqrt", "\\pi", "\\sum", "\\prod", *("\\" + f for f in sorted(_FUNCTIONS)))
+_BOUND_VARIABLE = re.compile(r"_\{\s*([a-zA-Z])\s*=")
+#: Symbols named with this prefix stand for values the reader does not evaluate (sin x, sums, 10^{sqrt 2}):
+#: two equal names are equal values, but different names may still be equal, so `structure` draws
+#: only "equal" from them, never "not equal".
+OPAQUE = "@"
 
 Part = Ratio | Group | Inf
 
@@ -167,11 +174,15 @@ class ExprParser:
         if self.s[self.i : self.i + 1].isalpha():  # also non-ASCII letters: "xy", "cm", "x题" decline
             raise Decline("a word, not a symbol")
         sub = _SUBSCRIPT.match(self.s, self.i)
+        value = None
         if sub:
             name, self.i = f"{name}_{sub.group(1) or sub.group(2)}", sub.end()
+        elif self.s.startswith("_{", self.i):  # F_{n-k-1}: an indexed name, opaque
+            self.i += 1
+            value = atom(name + "_", as_ratio(self.argument()))
         if self.peek() in ("(", "'"):
             raise Decline("a function or a derivative")
-        return Ratio(symbol(name))
+        return value if value is not None else Ratio(symbol(name))
 
     def command(self) -> Part:
         m = _COMMAND.match(self.s, self.i)
@@ -187,7 +198,45 @@ class ExprParser:
             return Ratio(symbol("pi"))
         if name == "infty":
             return Inf(1)
+        if name in _FUNCTIONS:
+            return self.function(name)
+        if name in ("sum", "prod"):
+            return self.big_operator(name)
         raise Decline(f"command \\{name}")
+
+    def function(self, name: str) -> Ratio:
+        """``\\sin(x)``, ``\\sin^2 x``, ``\\ln 2``: an opaque value of its argument (see `atom`)."""
+        n = 1
+        if self.eat("^"):
+            p = as_ratio(self.argument()).rational()
+            if p is None or p.denominator != 1 or not 1 <= p <= 10:
+                raise Decline("function power")  # sin^{-1} is arcsin
+            n = int(p)
+        c = self.peek()
+        if c in ("(", "{") and c:
+            arg = as_ratio(self.primary())
+        elif c and (is_letter(c) or c.isdigit()):
+            arg = as_ratio(self.primary())
+            if self.at("^") or self.at("_") or self.at("!") or self.implicit_next():
+                raise Decline("an argument without brackets")  # \\sin 2x, \\sin x^2: read either way
+        else:
+            raise Decline("function argument")
+        return atom(name, arg) ** n
+
+    def big_operator(self, name: str) -> Ratio:
+        """``\\sum_{k=a}^{b} body`` with the body running to the end of the expression."""
+        m = _BOUND_VARIABLE.match(self.s, self.i)
+        if not m:
+            raise Decline("sum without an index")
+        self.i = m.end()
+        low = as_ratio(self.expr())
+        if not self.eat("}") or not self.eat("^"):
+            raise Decline("sum bounds")
+        high = as_ratio(self.argument())
+        body = as_ratio(self.term())
+        if not self.at_end():
+            raise Decline("a sum followed by more terms")  # is "+ 1" inside the sum or not?
+        return atom(f"{name}_{m.group(1)}", low, high, body)
 
     def sqrt(self) -> Ratio:
         index = 2
@@ -222,9 +271,19 @@ def _factorial(x: Ratio) -> Ratio:
     return Ratio(constant(factorial(int(q))))
 
 
+def atom(kind: str, *args: Ratio) -> Ratio:
+    """An opaque value named by its kind and the canonical form of its arguments."""
+    key = ";".join(repr((sorted(a.num.items()), sorted(a.den.items()))) for a in args)
+    if len(key) > 2000:
+        raise Decline("opaque value too large")
+    return Ratio(symbol(f"{OPAQUE}{kind}({key})"))
+
+
 def _power(base: Ratio, exponent: Ratio) -> Ratio:
     q = exponent.rational()
-    if q is None or abs(q.numerator) > 10_000 or q.denominator > 10:
+    if q is None:
+        return atom("pow", base, exponent)  # 10^{\\sqrt 2}, e^{x}
+    if abs(q.numerator) > 10_000 or q.denominator > 10:
         raise Decline("exponent")
     if q.denominator == 1:
         return base ** int(q)

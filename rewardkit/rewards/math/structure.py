@@ -15,6 +15,7 @@ from fractions import Fraction
 
 from .algebra import Decline, Poly, Ratio, constant, symbol
 from .answers import lone_symbol, parse_answer
+from .latex import OPAQUE
 from .numeric import numbers_equal, parse_number
 from .values import Cup, Group, Labeled, Relation, Scalar, Value
 
@@ -30,9 +31,25 @@ def compare_answers(gold: str, pred: str) -> bool | None:
         return False  # a whole answer that is a tuple or interval never equals a number (inside a
         # list, "p=5, q=2; p=7, q=2" against "(5,2), (7,2)", items are not compared one to one)
     try:
-        return _same(g, p)
+        verdict = _same(g, p)
     except Decline:
         return None
+    return None if verdict is False and (_opaque(g) or _opaque(p)) else verdict
+
+
+def _opaque(v: Value) -> bool:
+    """Holds a value the reader names but does not evaluate (see `latex.OPAQUE`)."""
+    if isinstance(v, Scalar):
+        return v.value is not None and any(_named(r) for r in (v.value.num, v.value.den))
+    if isinstance(v, Relation):
+        return any(_named(r.num) or _named(r.den) for r in v.sides)
+    if isinstance(v, Labeled):
+        return _opaque(v.value)
+    return any(_opaque(x) for x in (v.items if isinstance(v, Group) else v.parts))
+
+
+def _named(poly: Poly) -> bool:
+    return any(name.startswith(OPAQUE) for (symbols, _r) in poly for name, _e in symbols)
 
 
 def _lone_letter(v: Value) -> bool:
@@ -40,7 +57,7 @@ def _lone_letter(v: Value) -> bool:
     if not (lone_symbol(v) and isinstance(v, Scalar) and v.value is not None):
         return False
     ((symbols, _radicand), _coef), = v.value.num.items()
-    return symbols[0][0] != "pi"
+    return len(symbols[0][0]) == 1
 
 
 def _same(g: Value, p: Value) -> bool | None:
