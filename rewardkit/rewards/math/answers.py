@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 
 from .algebra import Decline, Ratio
-from .latex import ExprParser, Part
+from .latex import ExprParser, Part, plain_symbol
 from .values import Cup, Group, Inf, Labeled, Relation, Scalar, Value
 
 MAX_ITEMS = 64
@@ -202,11 +202,7 @@ class AnswerParser(ExprParser):
 
 def lone_symbol(v: Value) -> bool:
     """A bare ``x`` (a symbol with coefficient 1)."""
-    if not isinstance(v, Scalar) or v.value is None or len(v.value.num) != 1 or v.value.rational() is not None:
-        return False
-    ((symbols, radicand), coef), = v.value.num.items()
-    return len(symbols) == 1 and symbols[0][1] == 1 and coef == 1 and radicand == 1 and v.value.den == {
-        ((), 1): 1}
+    return isinstance(v, Scalar) and v.value is not None and plain_symbol(v.value) is not None
 
 
 def _plus_minus(a: Value, b: Value) -> Group:

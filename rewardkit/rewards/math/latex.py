@@ -157,7 +157,22 @@ class ExprParser:
             return self.bracket()
         if c == "{":
             return self.braces()
+        if c == "|":
+            return self.absolute()
         return self.command()
+
+    def absolute(self) -> Ratio:
+        """``|x|`` is named ``@|x|`` (a chain ``1 \\le |x| \\le 2`` is two intervals); ``|x-1|`` is opaque."""
+        self.i += 1
+        if self.peek() == "|":
+            raise Decline("nested bars")
+        inner = as_ratio(self.expr())
+        if not self.eat("|"):
+            raise Decline("unclosed bar")
+        name = plain_symbol(inner)
+        if name is not None and not name.startswith(OPAQUE):
+            return Ratio(symbol(f"{OPAQUE}|{name}|"))
+        return atom("abs", inner)
 
     def number(self) -> Ratio:
         m = _NUMBER.match(self.s, self.i)
@@ -252,6 +267,15 @@ class ExprParser:
             return Ratio(sqrt_rational(q))
         return Ratio(constant(root_rational(q, index)))
 
+
+
+def plain_symbol(r: Ratio) -> str | None:
+    """The name when the value is one symbol, nothing more (``x``, ``a_1``), else None."""
+    if r.den != constant(1) or len(r.num) != 1:
+        return None
+    ((symbols, radicand), coef), = r.num.items()
+    ok = len(symbols) == 1 and symbols[0][1] == 1 and coef == 1 and radicand == 1
+    return symbols[0][0] if ok else None
 
 
 def is_letter(c: str) -> bool:

@@ -14,8 +14,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .algebra import Decline, Poly, Ratio, constant, symbol
-from .answers import lone_symbol, parse_answer
-from .latex import OPAQUE
+from .answers import parse_answer
+from .latex import OPAQUE, plain_symbol
 from .numeric import numbers_equal, parse_number
 from .values import Cup, Group, Labeled, Relation, Scalar, Value
 
@@ -54,10 +54,8 @@ def _named(poly: Poly) -> bool:
 
 def _lone_letter(v: Value) -> bool:
     """A bare ``d`` or ``C`` may be a choice letter or a constant: not decided here (``\\pi`` is)."""
-    if not (lone_symbol(v) and isinstance(v, Scalar) and v.value is not None):
-        return False
-    ((symbols, _radicand), _coef), = v.value.num.items()
-    return len(symbols[0][0]) == 1
+    name = plain_symbol(v.value) if isinstance(v, Scalar) and v.value is not None else None
+    return name is not None and len(name) == 1
 
 
 def _same(g: Value, p: Value) -> bool | None:
@@ -143,7 +141,7 @@ def _label_relation(label: Labeled, other: Relation) -> Value | None:
         if label.name.startswith("("):
             return None
         return Relation((Ratio(symbol(label.name)), label.value.value), ("=",), label.value.decimal)
-    if label.op == "in" and _chain_symbol(other) == label.name:
+    if label.op == "in" and _chain_symbol(other) in (label.name, f"{OPAQUE}|{label.name}|"):
         return label.value
     return None
 
@@ -224,7 +222,7 @@ def _relation(g: Value, p: Value) -> bool | None:
         # A polynomial left side with a number or a coefficient ("2x + z = 1") is no assignment:
         # the equation itself is the gold, and no single value equals an equation.
         return False if relation.sides[0].den == constant(1) else None
-    interval = _as_interval(relation) if isinstance(other, Group) and not relation.decimal else None
+    interval = _as_interval(relation) if isinstance(other, Group | Cup) and not relation.decimal else None
     if interval is None:
         return None
     return _same(interval, other) if relation is g else _same(other, interval)
@@ -289,24 +287,28 @@ def _linear(d: Poly) -> bool:
 
 
 def _chain_symbol(r: Relation) -> str | None:
-    if len(r.ops) != 2:
-        return None
-    middle = r.sides[1].num
-    if r.sides[1].den != constant(1) or len(middle) != 1:
-        return None
-    ((symbols, radicand), coef), = middle.items()
-    ok = len(symbols) == 1 and symbols[0][1] == 1 and coef == 1 and radicand == 1
-    return symbols[0][0] if ok else None
+    """The ``x`` of ``a < x < b``; ``@|x|`` for ``a < |x| < b``."""
+    return plain_symbol(r.sides[1]) if len(r.ops) == 2 else None
 
 
-def _as_interval(r: Relation) -> Group | None:
-    """``a < x <= b`` (or ``b >= x > a``) as the interval ``(a, b]``; None for other relations."""
-    if _chain_symbol(r) is None or any(_unknowns(s.num) or _unknowns(s.den) for s in (r.sides[0], r.sides[2])):
+def _as_interval(r: Relation) -> Value | None:
+    """``a < x <= b`` (or ``b >= x > a``) as the interval ``(a, b]``, ``a <= |x| < b`` as
+    ``(-b, -a] u [a, b)``; None for other relations."""
+    name = _chain_symbol(r)
+    if name is None or any(_unknowns(s.num) or _unknowns(s.den) for s in (r.sides[0], r.sides[2])):
         return None
     ops, (a, _x, b) = r.ops, r.sides
     if ops[0] in (">", ">=") and ops[1] in (">", ">="):
         ops, a, b = (ops[1].replace(">", "<"), ops[0].replace(">", "<")), b, a
     if not (ops[0] in ("<", "<=") and ops[1] in ("<", "<=")):
         return None
-    ends = (Scalar(a, ""), Scalar(b, ""))
-    return Group("ordered", ends, "(" if ops[0] == "<" else "[", ")" if ops[1] == "<" else "]")
+    low, high = ("(" if ops[0] == "<" else "["), (")" if ops[1] == "<" else "]")
+    right = Group("ordered", (Scalar(a, ""), Scalar(b, "")), low, high)
+    if not name.startswith(OPAQUE + "|"):
+        return right
+    q = a.rational()
+    if q is None or q < 0:
+        return None
+    mirror = {"(": ")", "[": "]", ")": "(", "]": "["}
+    left = Group("ordered", (Scalar(-b, ""), Scalar(-a, "")), mirror[high], mirror[low])
+    return Cup((left, right))

@@ -48,6 +48,9 @@ def compare(gold: str, pred: str, gold_bare: bool, pred_bare: bool) -> tuple[boo
     exact = _numeric_verdict(g[0], p[0], pred)
     if exact is not None:
         return exact, describe(g), describe(p), "numbers compared exactly"
+    if _not_proportional(g[0], p[0]):
+        # decided before math-verify's relational comparison, which may take a second on sums
+        return False, describe(g), describe(p), "the equations are not multiples of each other"
     ok = bool(verify(list(g), list(p), timeout_seconds=None))
     if ok:
         veto = _veto(g[0], p[0], gold, pred)
@@ -105,13 +108,6 @@ def _veto(g: Any, p: Any, gold: str, pred: str) -> str | None:
     """Reasons to overrule a math-verify 'equal': cases where its looser rules are known to be wrong."""
     import sympy
 
-    sides = (g.lhs, g.rhs, p.lhs, p.rhs) if isinstance(g, sympy.Eq) and isinstance(p, sympy.Eq) else ()
-    if sides and all(isinstance(x, sympy.Expr) for x in sides):
-        eg, ep = g.lhs - g.rhs, p.lhs - p.rhs
-        if eg.free_symbols and ep.free_symbols:
-            ratio = sympy.simplify(eg / ep)
-            if ratio.free_symbols or ratio == 0:
-                return "the equations are not multiples of each other"
     set_like = (sympy.FiniteSet,)
     ordered = (sympy.Interval, sympy.Tuple)
     if ("\\{" in gold) != ("\\{" in pred) and (
@@ -119,6 +115,19 @@ def _veto(g: Any, p: Any, gold: str, pred: str) -> str | None:
     ):
         return "a set is not a tuple or an interval"
     return None
+
+
+def _not_proportional(g: Any, p: Any) -> bool:
+    """Two equations in unknowns are equal only when one is a non-zero multiple of the other."""
+    import sympy
+
+    sides = (g.lhs, g.rhs, p.lhs, p.rhs) if isinstance(g, sympy.Eq) and isinstance(p, sympy.Eq) else ()
+    if sides and all(isinstance(x, sympy.Expr) for x in sides):
+        eg, ep = g.lhs - g.rhs, p.lhs - p.rhs
+        if eg.free_symbols and ep.free_symbols:
+            ratio = sympy.simplify(eg / ep)
+            return bool(ratio.free_symbols or ratio == 0)
+    return False
 
 
 def _kinds_differ(g: Any, p: Any, one: tuple[type, ...], other: tuple[type, ...]) -> bool:

@@ -58,6 +58,18 @@ CASES = [
     ("\\begin{pmatrix}0&1\\\\1&0\\end{pmatrix}", "\\begin{bmatrix} 0 & 1 \\\\ 1 & 0 \\end{bmatrix}", True),
     ("\\begin{pmatrix}1\\\\2\\end{pmatrix}", "\\begin{pmatrix}1&2\\end{pmatrix}", False),  # shapes differ
     ("\\begin{pmatrix}\\frac13\\\\ \\frac15\\end{pmatrix}", "\\begin{pmatrix}0.33\\\\0.2\\end{pmatrix}", True),
+    ("1\\leq|z|\\leq \\frac{3}{2}", "z \\in [-\\frac{3}{2}, -1] \\cup [1, \\frac{3}{2}]", True),  # |z| chain
+    # Functions, sums, indexed names, irrational powers: opaque values, equal when written alike up to
+    # algebra, never declared different (sec^2 = tan^2 + 1 is the symbolic path's to find).
+    ("2\\sin x", "2 \\sin(x)", True),
+    ("\\sin^2 x + 1", "1+\\sin^2(x)", True),
+    ("\\tan^2(y)+1", "\\sec^2(y)", None),
+    ("\\sin x", "\\cos x", None),
+    ("\\sin 2x", "\\sin(2x)", None),  # sin(2)x or sin(2x): not guessed
+    ("F_n = \\sum_{k=0}^{n-1} F_k F_{n-k-1}", "F_n = \\sum_{k=0}^{n-1} F_{n-k-1} F_k", True),
+    ("F_n = \\sum_{k=0}^{n-1} F_k F_{n-k-1}", "F_n = \\sum_{k=0}^{n-2} F_k F_{n-k-2}", None),
+    ("\\sum_{k=1}^{n} k + 1", "1 + \\sum_{k=1}^{n} k", None),  # is "+ 1" inside the sum?
+    ("10^{\\frac{-5+\\sqrt{13}}{6}}", "10^{\\frac{\\sqrt{13} - 5}{6}}", True),
     ("\\sqrt{2}", "1.414", None),  # an approximation of an irrational value: the symbolic path decides
     ("0.5x", "\\frac{x}{2}", True),  # decimals read exactly
     ("x", "y", None),  # a lone letter may be a choice or a constant
