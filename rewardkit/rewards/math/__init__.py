@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...hookspecs import hookimpl
 from ...params import param
 from ...types import RewardSpec, Sample, Score
-from .budget import HelperError
-from .compare import Limits, Verdict, check
+
+if TYPE_CHECKING:
+    from .compare import Limits, Verdict
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class MathParams:
     max_depth: int = param(12, "deeper bracket nesting scores 0 (timeout) before any parser runs", ge=1)
 
     def limits(self) -> Limits:
+        from .compare import Limits  # the readers load on first use, not when the registry imports us
+
         return Limits(self.number_fallback, self.budget_s, self.max_answer_chars, self.max_depth)
 
 
@@ -45,6 +48,9 @@ def score_math(sample: Sample, params: MathParams) -> Score:
     gold = sample.reference
     if gold is None or not str(gold).strip():
         return Score.not_applicable("no gold answer in this row")
+    from .budget import HelperError
+    from .compare import check
+
     try:
         verdict = check(str(gold), sample.text, params.limits())
     except HelperError as exc:
