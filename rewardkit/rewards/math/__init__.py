@@ -2,7 +2,8 @@
 
 Registered through the public plugin hook like any plugin. Importing this module is cheap: sympy and
 math-verify load only in the helper process (`budget`), and only when an answer needs them.
-See `extract` for the answer precedence, `numeric` for the fast path, `symbolic` for the fixes over
+See `extract` for the answer precedence, `compare` for the order of the paths, `numeric` and
+`structure` (with `algebra`, `latex`, `answers`) for the exact fast path, `symbolic` for the fixes over
 math-verify, `budget` for the time bound that works in any thread or process.
 """
 

@@ -1,9 +1,11 @@
 """Deciding one (gold, completion) pair: caps, extraction, fast path, cache, then the symbolic path.
 
 The gold is prepared once (`prepare_gold`, cached); the answer is extracted from the completion; then a
-cached comparison of (gold, answer, settings) runs the fast path in-process and only falls back to the
-helper process for LaTeX that needs sympy. In GRPO one gold meets 8-16 completions with repeated
-answers, so most calls end in one of the caches.
+cached comparison of (gold, answer, settings) runs the fast path in-process: plain numbers (`numeric`),
+text answers, the same answer as written, then the exact LaTeX reader (`structure`: surds, pi,
+polynomials, tuples, intervals, sets, matrices, relations). Only what that reader declines goes to the
+helper process and sympy. In GRPO one gold meets 8-16 completions with repeated answers, so most calls
+end in one of the caches.
 """
 
 from __future__ import annotations
