@@ -49,6 +49,12 @@ make_v1() {
 cleanup() {
     local left=0 dir pid
     for dir in "${CGROUPS[@]}"; do
+        # Grace period: helpers whose parent just exited (multiprocessing's forkserver and resource tracker,
+        # Ray's daemons) notice it and leave on their own within moments; only what stays is a leak.
+        for _ in $(seq 25); do
+            [ -n "$(grep -vx "$$" "$dir/cgroup.procs")" ] || break
+            sleep 0.2
+        done
         for _ in 1 2 3 4 5; do
             [ -n "$(cat "$dir/cgroup.procs")" ] || break  # cgroupfs files report size 0: no -s
             while read -r pid; do
