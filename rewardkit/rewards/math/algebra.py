@@ -175,6 +175,22 @@ def _int_root(x: int, n: int) -> int:
     raise Decline("irrational root")
 
 
+_VALUES = {"pi": 3.141592653589793, "e": 2.718281828459045}
+
+
+def approximate(a: Poly) -> float | None:
+    """A float for a polynomial in numbers, roots, pi and e (None when it holds other symbols)."""
+    total = 0.0
+    for (symbols, radicand), coef in a.items():
+        term = float(coef) * radicand**0.5
+        for name, exp in symbols:
+            if name not in _VALUES:
+                return None
+            term *= _VALUES[name] ** exp
+        total += term
+    return total
+
+
 class Ratio:
     """``num / den``: a quotient of polynomials, compared by cross-multiplication."""
 
@@ -215,6 +231,10 @@ class Ratio:
         """The value when it is a plain rational number."""
         n, d = as_rational(self.num), as_rational(self.den)
         return None if n is None or d is None else n / d
+
+    def approximate(self) -> float | None:
+        n, d = approximate(self.num), approximate(self.den)
+        return None if n is None or d is None or d == 0 else n / d
 
     def equals(self, o: Ratio) -> bool:
         return mul(self.num, o.den) == mul(o.num, self.den)

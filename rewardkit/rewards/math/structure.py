@@ -169,9 +169,20 @@ def _groups(g: Group, p: Group) -> bool | None:
         return False
     if len(g.items) != len(p.items):
         return False
+    if gk == "ordered" and (_backwards(g) or _backwards(p)):
+        return None  # [3, 1) is an empty interval to sympy, and every empty interval is equal
     if (g.left, g.right) != (p.left, p.right):
         return False if len(g.items) == 2 else None  # open and closed ends differ
     return _all([_same(a, b) for a, b in zip(g.items, p.items, strict=True)])
+
+
+def _backwards(g: Group) -> bool:
+    """An interval written high end first; "(3, 1)" is a pair, not an interval, to math-verify."""
+    ends = [x.value.approximate() for x in g.items if isinstance(x, Scalar) and x.value is not None]
+    if g.left + g.right == "()" or len(ends) != 2 or len(g.items) != 2:
+        return False
+    lo, hi = ends
+    return lo is not None and hi is not None and lo >= hi
 
 
 def _all(results: list[bool | None]) -> bool | None:
