@@ -112,8 +112,8 @@ def test_same_in_threads_asyncio_and_processes() -> None:
     assert asyncio.run(go()) == main
     import multiprocessing
 
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        assert list(pool.map(_run, CASES)) == main
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as procs:
+        assert list(procs.map(_run, CASES)) == main
 
 
 _noise = st.sampled_from(["", " ", "  "])
@@ -131,3 +131,12 @@ def test_reflexive_and_format_invariant(n: int, d: int, pad: str) -> None:
 def test_changed_number_is_not_equivalent(n: int, delta: int) -> None:
     assert value(str(n), f"\\boxed{{{n}}}") == 1.0
     assert value(str(n), f"\\boxed{{{n + delta}}}") == 0.0
+
+
+def test_helper_warm_up_then_answers() -> None:
+    """The helper parses its warm-up shapes when asked (or idle) and still answers afterwards."""
+    from rewardkit.rewards.math import budget
+
+    budget.warm_up()
+    reply = budget.call({"gold": "\\tan^2(y)+1", "pred": "\\sec^2(y)", "gold_bare": True, "pred_bare": True}, 10.0)
+    assert reply["ok"] is True
