@@ -17,6 +17,7 @@ import os
 import random
 import resource
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "math" / "regression.jsonl"
@@ -35,8 +36,8 @@ def theirs(pairs: list[tuple[str, str]]) -> list[bool]:
     for g, p in pairs:
         bare = not any(t in g for t in ("$", "\\boxed", "\\(", "\\[", "\\fbox"))
         try:
-            gp = parse(f"\\boxed{{{g}}}" if bare else g, parsing_timeout=None)  # type: ignore[arg-type]
-            out.append(bool(verify(gp, parse(p, parsing_timeout=None), timeout_seconds=None)))  # type: ignore[arg-type]
+            gp = parse(f"\\boxed{{{g}}}" if bare else g, parsing_timeout=None)
+            out.append(bool(verify(gp, parse(p, parsing_timeout=None), timeout_seconds=None)))
         except Exception:
             out.append(False)
     return out
@@ -47,7 +48,9 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def timed(fn, pairs):  # type: ignore[no-untyped-def]
+def timed(
+    fn: Callable[[list[tuple[str, str]]], list[bool]], pairs: list[tuple[str, str]]
+) -> tuple[list[bool], float]:
     start = time.perf_counter()
     result = fn(pairs)
     return result, time.perf_counter() - start
@@ -64,7 +67,7 @@ def report(name: str, pairs: list[tuple[str, str]], labels: list[bool]) -> None:
     print(f"{name:12} speed ratio rewardkit / math-verify: {tb / ta:.1f}x")
 
 
-def grpo(rows: list[dict], n_golds: int) -> tuple[list[tuple[str, str]], list[bool]]:
+def grpo(rows: list[dict[str, object]], n_golds: int) -> tuple[list[tuple[str, str]], list[bool]]:
     rng = random.Random(0)
     golds = ["72", "\\frac{3}{4}", "10", "3\\sqrt{13}", "\\frac{14}{3}", "2-2p", "(6,31,-1)", "90^\\circ",
              "0.25", "1,000", "\\pi", "17", "12", "5\\%", "x^2+1", "\\frac{9}{4}\\pi"]
