@@ -181,13 +181,16 @@ _VALUES = {"pi": 3.141592653589793, "e": 2.718281828459045}
 def approximate(a: Poly) -> float | None:
     """A float for a polynomial in numbers, roots, pi and e (None when it holds other symbols)."""
     total = 0.0
-    for (symbols, radicand), coef in a.items():
-        term = float(coef) * radicand**0.5
-        for name, exp in symbols:
-            if name not in _VALUES:
-                return None
-            term *= _VALUES[name] ** exp
-        total += term
+    try:
+        for (symbols, radicand), coef in a.items():
+            term = float(coef) * radicand**0.5
+            for name, exp in symbols:
+                if name not in _VALUES:
+                    return None
+                term *= _VALUES[name] ** exp
+            total += term
+    except OverflowError:
+        return None
     return total
 
 
