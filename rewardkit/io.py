@@ -9,10 +9,11 @@ total or null) and, on request, ``reward_details``.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -45,18 +46,20 @@ class RowError:
         return f"line {self.line}: {self.message}"
 
 
-def iter_lines(path: str | Path, chunk_lines: int) -> Iterator[list[tuple[int, bytes]]]:
-    """Non-blank lines of a file, as ``(line_number, raw_bytes)`` in lists of ``chunk_lines``; streams."""
-    chunk: list[tuple[int, bytes]] = []
+def line_tasks(path: str | Path, chunk_lines: int, details: bool = False) -> Iterator[LinesTask]:
+    """The file as chunks of ``chunk_lines`` raw lines; streams, and leaves parsing to the workers.
+
+    A chunk travels as one bytes object with the number of its first line: the parent does no per-line work
+    beyond the file read itself, so it keeps up with several workers.
+    """
     with open(path, "rb") as f:
-        for number, raw in enumerate(f, start=1):
-            if raw.strip():
-                chunk.append((number, raw))
-                if len(chunk) >= chunk_lines:
-                    yield chunk
-                    chunk = []
-    if chunk:
-        yield chunk
+        first = 1
+        while True:
+            lines = list(itertools.islice(f, chunk_lines))
+            if not lines:
+                return
+            yield LinesTask(first, b"".join(lines), len(lines), details)
+            first += len(lines)
 
 
 def parse_row(number: int, raw: bytes, reference_column: str) -> tuple[Sample, dict[str, Any]] | RowError:
@@ -105,9 +108,9 @@ def _kind(value: Any) -> str:
 
 @dataclass
 class LinesResult:
-    """What a worker sends back for a chunk of raw lines."""
+    """What a worker sends back for a chunk: the output lines joined (one string pickles fast), and counts."""
 
-    lines: list[str] = field(default_factory=list)
+    text: str = ""
     errors: list[RowError] = field(default_factory=list)
     stats: Stats = field(default_factory=Stats)
     bytes_read: int = 0
@@ -115,23 +118,31 @@ class LinesResult:
 
 @dataclass(frozen=True)
 class LinesTask:
-    """A chunk of raw lines and how to render them; the payload a worker receives."""
+    """A chunk of raw JSONL lines and how to render them; the payload a worker receives."""
 
-    rows: Sequence[tuple[int, bytes]]
+    first_line: int
+    data: bytes
+    count: int
     details: bool = False
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return self.count
+
+    def rows(self) -> Iterator[tuple[int, bytes]]:
+        """``(line_number, raw_line)`` for each non-blank line."""
+        for offset, raw in enumerate(self.data.split(b"\n")[: self.count]):
+            if raw.strip():
+                yield self.first_line + offset, raw
 
 
 def score_lines(
     config: CompositionConfig, task: LinesTask, forced: Mapping[tuple[int, int], Score], beat: Heartbeat
 ) -> LinesResult:
     """Parse, score and render a chunk of JSONL lines (runs inside a worker, or in-process)."""
-    out = LinesResult(bytes_read=sum(len(raw) for _, raw in task.rows))
+    out = LinesResult(bytes_read=len(task.data))
     samples: list[Sample] = []
     raws: list[tuple[bytes, dict[str, Any]]] = []
-    for number, raw in task.rows:
+    for number, raw in task.rows():
         parsed = parse_row(number, raw, config.reference_column)
         if isinstance(parsed, RowError):
             out.errors.append(parsed)
@@ -139,9 +150,11 @@ def score_lines(
             samples.append(parsed[0])
             raws.append((raw, parsed[1]))
     results = evaluate_chunk(config, samples, forced, beat)
+    lines = []
     for (raw, obj), scored in zip(raws, results, strict=True):
         out.stats.add(scored)
-        out.lines.append(render_line(raw, obj, scored, task.details))
+        lines.append(render_line(raw, obj, scored, task.details))
+    out.text = "".join(line + "\n" for line in lines)
     return out
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO
 
 from .config import CompositionConfig
-from .io import AtomicWriter, LinesResult, LinesTask, RowError, iter_lines, score_lines
+from .io import AtomicWriter, LinesResult, RowError, line_tasks, score_lines
 from .runner import WorkerPool
 from .stats import Stats
 
@@ -44,7 +44,7 @@ def score_file(
     """Score ``source`` into ``output`` (stdout when None or ``-``); invalid rows go to ``on_error``."""
     report = FileReport()
     started = time.perf_counter()
-    tasks = (LinesTask(rows, details) for rows in iter_lines(source, chunk_lines))
+    tasks = line_tasks(source, chunk_lines, details)
     pool = WorkerPool(config, score_lines, workers) if workers > 0 else None
     try:
         results = pool.map(tasks) if pool else (score_lines(config, t, {}, _no_beat) for t in tasks)
@@ -80,8 +80,8 @@ def _drain(
     on_progress: Callable[[int], None],
 ) -> None:
     for result in results:
-        if result.lines:
-            out.write("\n".join(result.lines) + "\n")
+        if result.text:
+            out.write(result.text)
         for error in result.errors:
             report.invalid += 1
             on_error(error)

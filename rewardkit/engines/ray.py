@@ -25,7 +25,7 @@ from typing import Any
 
 from ..config import CompositionConfig
 from ..errors import ConfigError, WorkerError
-from ..io import LinesResult, LinesTask, RowError, iter_lines, score_lines
+from ..io import LinesResult, LinesTask, RowError, line_tasks, score_lines
 from ..runner import WorkerPool
 from ..scorefile import FileReport, write_results
 
@@ -177,7 +177,7 @@ def score_file_ray(
     pool: list[_Actor] = []
     try:
         pool = _start_actors(ray, config, actors, workers_per_actor)
-        tasks = (LinesTask(rows, details) for rows in iter_lines(source, chunk_lines))
+        tasks = line_tasks(source, chunk_lines, details)
         results = _results(ray, pool, tasks)
         write_results(results, output, report, on_error, on_progress)
         report.kills = sum(a.kills for a in pool)
