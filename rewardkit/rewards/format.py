@@ -120,9 +120,16 @@ def is_prefilled(prompt: object, setting: Literal["auto"] | bool, open_think: st
 
 def scan_tags(sample: Sample, think_tag: str, answer_tag: str, prefilled: Literal["auto"] | bool) -> TagScan:
     """Count and locate the four tags in the sample's completion; shared by both format rewards."""
-    tags, pattern, positions = _scanner(think_tag, answer_tag)
-    text = sample.text
+    tags = _scanner(think_tag, answer_tag).tags
     pre = is_prefilled(sample.prompt, prefilled, tags.open_think)
+    return _scan(sample.text, pre, think_tag, answer_tag)
+
+
+@functools.lru_cache(maxsize=2048)
+def _scan(text: str, pre: bool, think_tag: str, answer_tag: str) -> TagScan:
+    # Cached because think_format and tag_count scan the same completions one after the other (a composition
+    # computes one term across a chunk, then the next); a str caches its hash, so a hit costs little.
+    tags, pattern, positions = _scanner(think_tag, answer_tag)
     if pre:
         text = tags.open_think + text
     counts = [0, 0, 0, 0]
