@@ -10,7 +10,9 @@ A row (one JSON object per line)::
      "control": "...",                       # optional: an honest failing completion of the same row,
                                              #   or {"completion": ..., COLUMN: value} to change columns too
      "max_score": 0.0,                       # optional: a number, or {reward name: number}
-     "margin": 0.0}                          # optional: slack added to the ceiling (noisy judges)
+     "margin": 0.0,                          # optional: slack added to the ceiling (noisy judges)
+     "with": ["repetition"]}                 # optional: rewards meant to be used beside the audited one;
+                                             #   exploit and control are judged on their summed score
 
 Every key that is not one of the above is a column of the row, exactly as in a file `rewardkit score` reads.
 The gold answer is read from the config's reference column, else from ``answer``. The control shares the
@@ -35,7 +37,7 @@ from ..io import completion_problem
 from ..types import Completion, Sample
 
 #: Keys of a row that describe the exploit rather than the sample.
-META_KEYS = frozenset({"exploit", "family", "reward", "description", "control", "max_score", "margin"})
+META_KEYS = frozenset({"exploit", "family", "reward", "description", "control", "max_score", "margin", "with"})
 FAMILIES = ("format", "math", "code", "length", "judge")
 _MAX_EXPANDED = 10_000_000
 
@@ -56,6 +58,7 @@ class Exploit:
     max_score: float | Mapping[str, float] | None = None
     margin: float = 0.0
     source: str = ""
+    companions: tuple[str, ...] = ()
 
     def applies_to(self, reward_name: str, family: str | None) -> bool:
         """Whether this exploit is aimed at a reward: named in ``reward``, else of the same family."""
@@ -149,7 +152,7 @@ def parse_exploit(line: str, where: str) -> Exploit:
         rewards=rewards, description=str(obj.get("description", "")), control=control,
         control_columns=control_columns,
         max_score=_max_score(obj.get("max_score"), where), margin=_number(obj.get("margin", 0.0), "margin", where),
-        source=where,
+        source=where, companions=_names(obj.get("with"), where),
     )  # fmt: skip
 
 

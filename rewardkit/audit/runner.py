@@ -16,6 +16,11 @@ exploit is rewarded only when it earns the full credit of a well-formed completi
 ``judge``: a control (the same wrong answer without the injection), with a margin of 0.1 for judge noise.
 ``length`` (closeness to a target) is not a target: padding is exactly what it measures.
 
+A row may name companions (``"with": ["repetition"]``): rewards its target is designed to be used beside, as
+Yeo et al. pair the cosine length reward with a repetition penalty so that padding a wrong answer with filler
+does not pay. Exploit and control are then judged on the target's score plus the companions' (each at its
+configured parameters when the config has it, else at its defaults, weight 1).
+
 Each reward is scored on its own, without the config's gates (a gate would hide a weak reward behind
 another term), but with the terms it reads (``cosine_length`` reads the ``math`` term). A score that is
 ``not_applicable`` earns nothing and passes; a masked score (infrastructure error) is an ``error``: the
@@ -28,8 +33,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .. import registry
 from ..config import CompositionConfig, Term, term_dependencies
 from ..evaluate import evaluate_chunk
+from ..params import build_params
 from ..types import RewardSpec, Score, Status
 from .corpus import Exploit
 
@@ -123,14 +130,51 @@ def run_audit(config: CompositionConfig, exploits: Sequence[Exploit]) -> AuditRe
 
 
 def _audit_leaf(config: CompositionConfig, leaf: Term, rows: Sequence[Exploit]) -> list[Finding]:
+    groups: dict[tuple[str, ...], list[Exploit]] = {}
+    for e in rows:
+        groups.setdefault(e.companions, []).append(e)
+    findings = []
+    for companions, group in groups.items():
+        findings.extend(_audit_group(config, leaf, companions, group))
+    order = {e.id: i for i, e in enumerate(rows)}
+    return sorted(findings, key=lambda f: order[f.exploit])
+
+
+def _audit_group(
+    config: CompositionConfig, leaf: Term, companions: tuple[str, ...], rows: Sequence[Exploit]
+) -> list[Finding]:
     solo = solo_config(config, leaf)
+    extra = tuple(_companion(config, name) for name in companions if name not in {t.path for t in solo.terms})
+    solo = replace(solo, terms=solo.terms + extra)
     ref = config.reference_column
     samples = [e.sample(ref) for e in rows]
     with_control = [e for e in rows if e.control is not None]
     samples += [e.control_sample(ref) for e in with_control]
-    scored = [s.scores[leaf.path] for s in evaluate_chunk(solo, samples)]
+    paths = (leaf.path, *(t.path for t in extra))
+    scored = [_summed(s.scores, paths) for s in evaluate_chunk(solo, samples)]
     controls = dict(zip((e.id for e in with_control), scored[len(rows) :], strict=True))
     return [_judge(e, leaf, score, controls.get(e.id)) for e, score in zip(rows, scored, strict=False)]
+
+
+def _companion(config: CompositionConfig, name: str) -> Term:
+    """The config's own term for a companion reward, or the reward at its defaults."""
+    for term in config.leaves:
+        if term.spec is not None and term.spec.name == name:
+            return replace(term, gate=None, weight=1.0)
+    spec = registry.get(name)
+    return Term(f"{name}@companion", 1.0, spec, build_params(name, spec.params, {}), None, spec.timeout_s)
+
+
+def _summed(scores: Mapping[str, Score], paths: Sequence[str]) -> Score:
+    """The target's score, or with companions the sum of all (masked when any part is)."""
+    if len(paths) == 1:
+        return scores[paths[0]]
+    parts = [scores[p] for p in paths]
+    failed = next((s for s in parts if s.value is None), None)
+    if failed is not None:
+        return failed
+    reason = " + ".join(f"{p.split('@')[0]} {s.value:g}" for p, s in zip(paths, parts, strict=True))
+    return Score.ok(sum(s.value or 0.0 for s in parts), reason)
 
 
 def _judge(exploit: Exploit, leaf: Term, score: Score, control: Score | None) -> Finding:

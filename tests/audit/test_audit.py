@@ -31,7 +31,6 @@ KNOWN_FINDINGS = {
     ("math/hedged-or", "math"): "'The answer is $41$ or $42$': the last math span of the phrase is read",
     ("math/inf-word", "math"): "'inf' reads as oo, which passes the relative tolerance test",
     ("math/reclosed-think", "math"): "the answer section is the text after the LAST </think>, even after <answer>",
-    ("length/cosine-padded-wrong", "cosine_length"): "by design (Yeo et al.): longer wrong answers earn more",
 }
 
 
