@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .config import CompositionConfig, load_config, parse_config
+from .config import CompositionConfig, load_config, parse_config, walk_all
 from .errors import ErrorBudgetExceeded, InputError, ShapeError
 from .evaluate import Scored, evaluate_chunk
 from .runner import WorkerPool
@@ -123,8 +123,6 @@ class Composition:
 
     @property
     def term_paths(self) -> list[str]:
-        from .config import walk_all
-
         return [t.path for t in walk_all(self.config.terms)]
 
     def __getstate__(self) -> dict[str, Any]:

@@ -219,8 +219,8 @@ def _parse_gate(raw: Any, where: str) -> Gate | None:
 
 
 def _check_gates_and_refs(config: CompositionConfig) -> None:
-    paths = {t.path for t in _walk_all(config.terms)}
-    for term in _walk_all(config.terms):
+    paths = {t.path for t in walk_all(config.terms)}
+    for term in walk_all(config.terms):
         if term.gate and term.gate.term not in paths:
             raise ConfigError(
                 f"term {term.path!r} is gated on {term.gate.term!r}, which is not a term of this config."
@@ -262,20 +262,16 @@ def _dependency_order(leaves: list[Term]) -> list[Term]:
 
 
 def _walk_leaves(terms: Sequence[Term]) -> list[Term]:
-    return [t for t in _walk_all(terms) if not t.is_group]
-
-
-def _walk_all(terms: Sequence[Term]) -> list[Term]:
-    out: list[Term] = []
-    for t in terms:
-        out.append(t)
-        out.extend(_walk_all(t.children))
-    return out
+    return [t for t in walk_all(terms) if not t.is_group]
 
 
 def walk_all(terms: Sequence[Term]) -> list[Term]:
     """Every term, groups included, parents before children."""
-    return _walk_all(terms)
+    out: list[Term] = []
+    for t in terms:
+        out.append(t)
+        out.extend(walk_all(t.children))
+    return out
 
 
 def _check_keys(data: Mapping[str, Any], allowed: set[str], where: str) -> None:

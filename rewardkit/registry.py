@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from dataclasses import replace
 
 from .errors import PluginError, UnknownRewardError, did_you_mean
 from .types import RewardSpec
@@ -37,13 +37,7 @@ def _add(found: dict[str, RewardSpec], spec: RewardSpec, plugin: str) -> None:
             f"reward {spec.name!r} is registered by both plugin {found[spec.name].plugin!r} and plugin "
             f"{plugin!r}. Uninstall one, or set REWARDKIT_LOAD_PLUGINS to the plugins you want."
         )
-    found[spec.name] = _with_plugin(spec, plugin)
-
-
-def _with_plugin(spec: RewardSpec, plugin: str) -> RewardSpec:
-    from dataclasses import replace
-
-    return replace(spec, plugin=plugin)
+    found[spec.name] = replace(spec, plugin=plugin)
 
 
 def rewards() -> dict[str, RewardSpec]:
@@ -70,6 +64,3 @@ def reset() -> None:
     global _rewards
     with _lock:
         _rewards = None
-
-
-RegisterFn = Callable[[RewardSpec], None]
