@@ -82,7 +82,6 @@ def test_math_junk_after_the_answer_never_raises(answer: str, tail: str) -> None
     assert after.value is None or after.value <= before, (base + tail, after)
 
 
-@pytest.mark.xfail(reason="finding: a </think> after the answer block moves math's answer section", strict=False)
 def test_math_a_second_think_close_after_the_answer_does_not_pay() -> None:
     base = _formatted("41")
     assert _value(_one("math", Sample(base + "\n</think> 42", reference="42"))) == 0.0

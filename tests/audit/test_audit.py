@@ -28,9 +28,6 @@ CORPUS = load_corpus(builtin_paths())
 #: Exploits that the built-in rewards at their defaults DO reward today: real findings, reported to the
 #: reward owners. Not strict, so a fix shows as XPASS rather than breaking the run; remove the entry then.
 KNOWN_FINDINGS = {
-    ("math/hedged-or", "math"): "'The answer is $41$ or $42$': the last math span of the phrase is read",
-    ("math/inf-word", "math"): "'inf' reads as oo, which passes the relative tolerance test",
-    ("math/reclosed-think", "math"): "the answer section is the text after the LAST </think>, even after <answer>",
 }
 
 

@@ -56,7 +56,7 @@ class Gold:
 
 _GOLD_CHOICE = re.compile(r"^\s*(?:\(([A-J])\)|([A-J]))(?:\s+[A-Z][a-z].*)?\s*$", re.S)
 _LIST_WORDS = re.compile(r"\s*,?\s*(?:\\text\s*\{\s*(?:and|or)\s*\}|\band\b|\bor\b)\s*")
-_HEDGE = re.compile(r"\bor\b|\\lor\b")
+_HEDGE = re.compile(r"\b(?:or|either)\b|\\lor\b")
 _WORDS = re.compile(r"^[^\W\d_]+(?: [^\W\d_]+)*$")
 
 
@@ -107,11 +107,15 @@ def check(gold: str, completion: str, limits: Limits) -> Verdict:
     found = extract_answer(completion, limits.number_fallback)
     if found.answer is None:
         return Verdict(False, "ok", "no final answer found in the completion", g.answer, "", None)
+    if found.hedged:
+        return Verdict(False, "ok", f"hedged answer ({found.source})", g.answer, "", found.answer)
     return _check_answer(gold, found.answer, limits)
 
 
 def _check_choice(g: Gold, completion: str, limits: Limits) -> Verdict:
     found = extract_answer(completion, number_fallback=False)
+    if found.hedged:
+        return Verdict(False, "ok", f"hedged answer ({found.source})", str(g.choice), "", found.answer)
     letter = choice_letter(found.answer) if found.answer else None
     if letter is None and found.source != "whole text":
         letter = extract_choice(completion)
@@ -127,8 +131,9 @@ def _check_answer(gold: str, answer: str, limits: Limits) -> Verdict:
     if len(answer) > limits.max_answer_chars or nesting_depth(answer) > limits.max_depth:
         why = f"answer of {len(answer)} chars, nesting {nesting_depth(answer)}, is over the caps"
         return Verdict(False, "timeout", why, g.answer, "", answer[:200])
-    pred = _as_list(clean(answer))
-    if _HEDGE.search(pred) and not g.multi:
+    cleaned = clean(answer)
+    pred = _as_list(cleaned)
+    if _HEDGE.search(cleaned) and not g.multi:  # before `_as_list` turns "41 or 42" into a list
         return Verdict(False, "ok", "hedged answer (several alternatives)", g.answer, pred, answer)
     fast = _fast(g, pred, answer)
     if fast is not None:

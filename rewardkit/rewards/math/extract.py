@@ -1,10 +1,14 @@
 """Finding the final answer in a completion, in a documented order of precedence.
 
-1. The answer section: text after the last ``</think>`` when there is any (reasoning never counts then).
-2. The last ``<answer>...</answer>`` block; what follows applies inside it.
+1. The last complete ``<answer>...</answer>`` block after the reasoning (the text up to the first
+   ``</think>``); what follows applies inside it. Nothing outside it counts then: neither text after
+   ``</answer>`` nor a later ``</think>``. Several blocks with different answers are a hedge (wrong).
+2. Else the answer section: the text after the last ``</think>`` when there is any (reasoning never counts
+   then); an unclosed ``<answer>`` in it (a truncated completion) is read as far as it goes.
 3. The last ``\\boxed{}`` / ``\\fbox{}`` (unless an answer phrase of step 4 follows it); boxes separated
    only by short connecting text ("and", commas, ``\\quad``) are read together as one answer (a set).
 4. "final answer is ...", "the answer is ...", "answer: ..." (and a few other languages), GSM8K ``#### N``.
+   Several values in that phrase joined by "or" / "either" ("$41$ or $42$") are kept together, a hedge.
 5. The last display or inline math span (``$$..$$``, ``\\[..\\]``, ``\\(..\\)``, ``$..$``).
 6. The whole text when it is short and reads as a bare answer (no sentence of prose).
 7. The last number (integer, decimal, fraction, percent), unless ``number_fallback`` is off.
@@ -20,6 +24,10 @@ from dataclasses import dataclass
 
 _THINK_END = re.compile(r"</think>", re.I)
 _ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.S | re.I)
+_ANSWER_BLOCK = re.compile(r"<answer>(.*?)</answer>", re.S | re.I)
+_OR = re.compile(r"(?<![a-zA-Z])(?:or|either|ou|oder)(?![a-zA-Z])|\\lor(?![a-zA-Z])|或", re.I)
+#: What may join the values of one answer: "$2$ and $3$", "$41$ or $42$", "either $a$ or $b$".
+_JOINER = re.compile(r"^[\s,;]*(?:(?:either|or|and|\\text\s*\{\s*(?:or|and)\s*\})[\s,;]*)*$", re.I)
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _ANCHOR = re.compile(
     r"(?:final answer(?: is)?|the answer is|answer is|answer\s*:|réponse\s*(?:est|:)|答案\s*[:：是为]"
@@ -44,10 +52,26 @@ class Extracted:
     answer: str | None
     source: str
     parts: tuple[str, ...] = ()
+    hedged: bool = False
+
+
+def answer_blocks(text: str) -> list[str]:
+    """The non-empty complete ``<answer>`` blocks after the reasoning (which ends at the first ``</think>``).
+
+    A block inside the reasoning is a draft; one after it is the answer, whatever follows it (a second
+    ``</think>`` must not move the answer section past it).
+    """
+    end = _THINK_END.search(text)
+    after = text[end.end() :] if end else text
+    return [b for b in _ANSWER_BLOCK.findall(after) if b.strip()]
 
 
 def answer_section(text: str) -> str:
-    """The text after the last ``</think>``, if that is not empty; otherwise the whole text."""
+    """The last answer block (`answer_blocks`); else the text after the last ``</think>``, if that is not
+    empty; otherwise the whole text."""
+    blocks = answer_blocks(text)
+    if blocks:
+        return blocks[-1]
     pieces = _THINK_END.split(text)
     if len(pieces) > 1 and pieces[-1].strip():
         return pieces[-1]
@@ -108,18 +132,38 @@ def _anchored(text: str, after: int = 0) -> str | None:
 
 
 def _inner(snippet: str) -> str:
-    """Inside an anchored phrase: what follows its last " is ", then a math span, else the first number.
+    """Inside an anchored phrase: what follows its last " is ", then math spans, else the first number.
 
-    "The volume of $ABCD$ is 120" -> 120; "aura encore 220 $ à payer d'ici 12 mois" -> 220.
+    "The volume of $ABCD$ is 120" -> 120; "aura encore 220 $ à payer d'ici 12 mois" -> 220. Spans joined
+    only by "or"/"and"/commas are read together ("$41$ or $42$" -> "41 or 42", a hedge that scores 0
+    against a single-valued gold); so are several numbers when an "or" lies among them.
     """
     tail = re.split(r"\s(?:is|are|equals|est|ist)\s", snippet)[-1].strip()
-    spans = [next(g for g in m.groups() if g is not None) for m in _MATH_SPAN.finditer(tail)]
+    spans = list(_MATH_SPAN.finditer(tail))
     if spans:
-        return spans[-1]
+        return _joined_spans(tail, spans)
     if is_bare(tail):
         return tail
-    first = _NUMBER.search(tail)
-    return first.group(0) if first else tail
+    numbers = _NUMBER.findall(tail)
+    if len(set(numbers)) > 1 and _OR.search(tail):
+        return " or ".join(numbers)
+    return numbers[0] if numbers else tail
+
+
+def _joined_spans(tail: str, spans: list[re.Match[str]]) -> str:
+    """The last span, with the spans before it that only joining words separate; an "or" among
+    different spans makes them all one hedged answer."""
+    texts = [next(g for g in m.groups() if g is not None).strip() for m in spans]
+    between = _MATH_SPAN.sub(" ", tail[spans[0].start() : spans[-1].end()])
+    if len(set(texts)) > 1 and _OR.search(between):
+        return " or ".join(dict.fromkeys(texts))
+    group = len(spans) - 1
+    while group > 0 and _JOINER.match(tail[spans[group - 1].end() : spans[group].start()]):
+        group -= 1
+    joined = texts[group]
+    for i in range(group + 1, len(spans)):
+        joined += tail[spans[i - 1].end() : spans[i].start()] + texts[i]
+    return joined
 
 
 def is_bare(text: str) -> bool:
@@ -135,11 +179,14 @@ def last_number(text: str) -> str | None:
 
 def extract_answer(text: str, number_fallback: bool = True) -> Extracted:
     """The final answer of a completion following the module's precedence list."""
+    blocks = answer_blocks(text)
+    if blocks:
+        return _from_blocks(blocks, number_fallback)
     section = answer_section(text)
     tags = _ANSWER_TAG.findall(section)
-    if tags and tags[-1].strip():
+    if tags and tags[-1].strip():  # an unclosed <answer> (truncated): read what there is
         inner = extract_answer(tags[-1], number_fallback)
-        return Extracted(inner.answer, "answer tag/" + inner.source, inner.parts)
+        return Extracted(inner.answer, "answer tag/" + inner.source, inner.parts, inner.hedged)
     boxes = last_boxed_group(section)
     later = _anchored(section, after=section.rfind("\\boxed") + 1) if boxes else None
     if boxes and later is None:
@@ -160,6 +207,16 @@ def extract_answer(text: str, number_fallback: bool = True) -> Extracted:
         if number:
             return Extracted(number, "last number")
     return Extracted(None, "no answer found")
+
+
+def _from_blocks(blocks: list[str], number_fallback: bool) -> Extracted:
+    """The last block's answer; blocks that answer differently are a hedge."""
+    found = [extract_answer(b, number_fallback) for b in blocks]
+    last = found[-1]
+    answers = {re.sub(r"\s+", "", f.answer) for f in found if f.answer is not None}
+    hedged = last.hedged or len(answers) > 1
+    source = "answer tag/" + last.source + (" (several different answer blocks)" if len(answers) > 1 else "")
+    return Extracted(last.answer, source, last.parts, hedged)
 
 
 _LETTER = r"(?<![A-Za-z\\])\(?([A-J])\)?(?![A-Za-z])"

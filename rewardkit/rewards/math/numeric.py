@@ -27,11 +27,18 @@ _SLASH = re.compile(r"^([^/\s]+)\s*/\s*([^/\s]+)$")
 _MIXED = re.compile(r"^(\d+)(?:\s+(\d+\s*/\s*\d+)|\s*(\\frac.*))$")
 _PERCENT = re.compile(r"\s*(?:\\?%|\\percent|percentage|percent|pct)$")
 _CURRENCY = re.compile(r"^(?:\$|€|£|¥|US\$|USD\s)\s*|\s*(?:\$|€|£|¥|dollars?|euros?|yuan|USD)$")
-#: Two-letter words are units only when known: "5xy" is a product, "5 cm" a length.
+#: Bare words are units only when known: "5xyz" and "5xy" are products, "5 cm" a length. Text blocks
+#: (``\text{ apples}``) are prose by construction, so any of them is stripped.
 _UNITS2 = "cm|mm|km|kg|mg|ml|mL|hr|ft|yd|mi|lb|oz|in|am|pm|°C|°F"
+_UNIT_WORDS = (
+    "(?:square|sq|cubic)?\\s*(?:units?|(?:centi|milli|kilo)?(?:meters?|metres?|grams?|liters?|litres?)"
+    "|inch(?:es)?|feet|foot|yards?|miles?|gallons?|pounds?|ounces?|tons?|tonnes?"
+    "|seconds?|secs?|minutes?|mins?|hours?|hrs|days?|weeks?|months?|years?"
+    "|cents?|degrees?|deg|radians?|rad|mph|kph|km/h|m/s|cm|mm|km|ft|in)"
+)
 _UNIT_TAIL = re.compile(
-    r"^(.*?[\d}])\s*(?:\\(?:text|mbox|textnormal|textbf|mathrm)\s*\{[^{}]*\}|[^\W\d_¹²³]{3,}"
-    r"|(?:" + _UNITS2 + r")(?![^\W\d_¹²³])|m(?=²|³|\^\{?[23]\}?$))(?:\^\{?\d\}?|²|³)?$"
+    r"^(.*?[\d}])\s*(?:\\(?:text|mbox|textnormal|textbf|mathrm)\s*\{[^{}]*\}|(?i:" + _UNIT_WORDS + r")"
+    r"(?![^\W\d_¹²³])|(?:" + _UNITS2 + r")(?![^\W\d_¹²³])|m(?=²|³|\^\{?[23]\}?$))(?:\^\{?\d\}?|²|³)?$"
 )
 _FUNCTION_WORDS = frozenset({"sin", "cos", "tan", "log", "ln", "exp", "pi", "sqrt", "frac", "cot", "sec"})
 

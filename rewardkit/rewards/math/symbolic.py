@@ -17,6 +17,8 @@ from .numeric import Num, numbers_equal, parse_number
 _PRECISION = 60
 #: A decimal gold (``4.123105625617661``) is matched by an exact answer to this many significant digits.
 _GOLD_DIGITS = 6
+#: Past this many digits of working precision, a tiny difference is not worth proving to be zero.
+_MAX_DIGITS = 3000
 
 
 @lru_cache(maxsize=4096)
@@ -69,6 +71,10 @@ def _numeric_verdict(g: Any, p: Any, pred_text: str) -> bool | None:
 
     if not (_is_number(g) and _is_number(p)):
         return None
+    if _not_finite(g) or _not_finite(p):
+        # oo passes any relative tolerance (oo <= oo * eps) and oo - oo is nan: an infinity equals only
+        # itself, with its sign; nan and zoo (a division by zero: "12:00" reads as 12/0) equal nothing
+        return bool(g == p) and g in (sympy.oo, -sympy.oo)
     gold_float, pred_float = g.has(sympy.Float), p.has(sympy.Float)
     g, p = _rationalize(g), _rationalize(p)
     if g.is_Rational and p.is_Rational:
@@ -76,18 +82,41 @@ def _numeric_verdict(g: Any, p: Any, pred_text: str) -> bool | None:
         pv = literal if literal is not None and literal.value == Fraction(int(p.p), int(p.q)) else None
         gv = Num(Fraction(int(g.p), int(g.q)), _decimals(gold_float))
         return numbers_equal(gv, pv or Num(Fraction(int(p.p), int(p.q)), _decimals(pred_float)))
-    # From here an approximate pred (``1.414`` for ``\\sqrt2``) fails the near-exact test below.
-    diff = sympy.N(g - p, _PRECISION)
-    scale = max(abs(sympy.N(g, _PRECISION)), abs(sympy.N(p, _PRECISION)))
-    if scale == 0:
-        return True
-    if gold_float and not pred_float:
-        return bool(abs(diff) <= scale * sympy.Float(10) ** -_GOLD_DIGITS)
+    diff = g - p
+    if gold_float and not pred_float:  # a rounded decimal gold: an exact answer to its digits counts
+        scale = max(abs(sympy.N(g, _PRECISION)), abs(sympy.N(p, _PRECISION)))
+        return bool(abs(sympy.N(diff, _PRECISION)) <= scale * sympy.Float(10) ** -_GOLD_DIGITS)
     if (not diff.is_comparable and not (diff.is_number and diff.has(sympy.I))) or diff.has(sympy.nan):
         return None
+    return _is_zero(diff, g, p)
+
+
+def _not_finite(x: Any) -> bool:
+    import sympy
+
+    return bool(x.has(sympy.oo, sympy.zoo, sympy.nan) or x.is_finite is False)
+
+
+def _is_zero(diff: Any, g: Any, p: Any) -> bool | None:
+    """Is an exact difference zero? No relative tolerance: ``e^{1000}\\pi + e^{900}`` is not
+    ``e^{1000}\\pi`` although they agree to 43 digits. sympy's strict evalf raises its working precision
+    until it sees a non-zero digit of ``diff``; it gives up (zero) only past ``_PRECISION`` digits more
+    than the magnitude of the numbers, so an approximation (``1.414`` for ``\\sqrt2``) never passes.
+    """
+    import sympy
+    from sympy.core.evalf import PrecisionExhausted
+
+    if diff == 0:
+        return True
     try:
-        return bool(abs(diff) <= scale * sympy.Float(10) ** -40)
-    except TypeError:  # NaN or an unordered result: leave it to math-verify
+        size = max(abs(sympy.N(g, 15)), abs(sympy.N(p, 15)), 1)
+        digits = _PRECISION + int(sympy.log(size, 10).evalf(15)) + 1
+        if digits > _MAX_DIGITS:
+            return False  # too large to tell a tiny difference from none: not proven equal
+        return bool(sympy.N(diff, 15, strict=True, maxn=digits) == 0)
+    except PrecisionExhausted:
+        return True  # no non-zero digit within `digits`: equal (the two sides differ by < 10^-60 of them)
+    except (TypeError, ValueError):  # an unordered or complex result: leave it to math-verify
         return None
 
 
