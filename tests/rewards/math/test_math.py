@@ -53,6 +53,32 @@ def value(gold: str, completion: str) -> float | None:
         ("5\\%", "\\boxed{5}", 1.0),
         ("30^\\circ", "\\boxed{30}", 1.0),
         ("x=3", "\\boxed{3}", 1.0),
+        # Audit findings (issue 8) and their neighbours.
+        ("42", "The answer is $41$ or $42$.", 0.0),  # math/hedged-or: spans joined by "or" are a hedge
+        ("42", "The answer is either $41$ or $42$.", 0.0),  # "either ... or"
+        ("42", "The answer is $42$, or maybe $41$.", 0.0),  # an "or" among different spans
+        ("42", "The answer is 42, or maybe 41.", 0.0),  # an "or" among different numbers in prose
+        ("2, 3", "The answer is $2$ and $3$.", 1.0),  # "and" joins the values of one answer
+        ("x=5", "The answer is $x$ where $x = 5$.", 1.0),  # prose between spans: the last span
+        ("\\frac{1}{2}", "\\boxed{inf}", 0.0),  # math/inf-word: oo passed the relative tolerance
+        ("\\sqrt{2}", "\\boxed{-inf}", 0.0),  # an infinity never equals a finite irrational gold
+        ("-\\infty", "\\boxed{\\infty}", 0.0),  # infinities keep their sign
+        ("\\infty", "\\boxed{\\infty}", 1.0),
+        ("e^{1000}\\pi", "\\boxed{e^{1000}\\pi + e^{900}}", 0.0),  # equal to 43 digits: no relative tol.
+        ("10^{50}\\sqrt{2}", "\\boxed{10^{50}\\sqrt{2}+1}", 0.0),  # likewise, a huge value
+        ("12:00", "$1:00$", 0.0),  # both read as 12/0, 1/0 (zoo): a division by zero equals nothing
+        ("42", "<think>6 times 7</think>\n<answer>41</answer>\n</think> 42", 0.0),  # math/reclosed-think
+        ("42", "<think>x</think><answer>41</answer> The answer is 42.", 0.0),  # text after </answer>
+        ("42", "<think>x</think><answer>41</answer> <answer>42</answer>", 0.0),  # blocks disagree: hedge
+        ("42", "<think>x</think><answer>42</answer> <answer>\\boxed{42}</answer>", 1.0),  # blocks agree
+        ("42", "<think>draft <answer>41</answer></think> The answer is 42.", 1.0),  # a block in reasoning
+        ("42", "<think>x</think><answer>The answer is 42", 1.0),  # unclosed (truncated) block
+        ("C", "<think>x</think><answer>see above</answer></think> (C)", 0.0),  # choice: block wins too
+        ("C", "<think>x</think><answer>(B)</answer> <answer>(C)</answer>", 0.0),  # choice: hedge
+        ("5", "\\boxed{5xyz}", 0.0),  # an unknown word after a number is a product, not a unit
+        ("5", "\\boxed{5 \\text{ meters}}", 1.0),  # text blocks are units
+        ("5", "\\boxed{5 meters}", 1.0),  # known unit words
+        ("12", "\\boxed{12 square units}", 1.0),
     ],
 )
 def test_cases(gold: str, completion: str, expected: float) -> None:
