@@ -4,6 +4,9 @@ sympy and math-verify's parser are pure Python and may hold the GIL for minutes 
 so neither a thread nor ``signal.alarm`` (main thread only) can bound them. The helper is started once
 per process on first use (the fast path never starts it), answers one JSON line per request, and is
 killed when a request overruns; a replacement is started at once so its imports overlap other work.
+The budget is the helper's CPU time (``/proc/<pid>/stat``), not wall-clock time, so a verdict does not
+flip to timeout when the machine is loaded; a wall-clock backstop of `BACKSTOP` times the budget still
+bounds a helper that is starved or stuck (and is the only bound where ``/proc`` is missing).
 Works the same from the main thread, worker threads, asyncio tasks and pool processes (a forked child
 never reuses its parent's helper).
 """
@@ -22,6 +25,11 @@ from typing import Any
 
 #: Starting the helper imports sympy and math-verify; that is not charged to any one answer.
 STARTUP_S = 120.0
+#: Wall-clock limit of one request, as a multiple of its CPU budget.
+BACKSTOP = 5.0
+#: How often the helper's CPU time is read while a request runs.
+POLL_S = 0.02
+_TICK_S = 1.0 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.01
 
 
 class HelperError(RuntimeError):
@@ -85,13 +93,36 @@ class _Helper:
             assert self.proc is not None and self.proc.stdin is not None
             self.proc.stdin.write(json.dumps(request).encode() + b"\n")
             self.proc.stdin.flush()
-            line = self._readline(time.monotonic() + budget_s)
+            line = self._await_reply(budget_s)
             if line is None:
                 self.kill()
                 self._start()  # the replacement imports while the caller moves on
                 raise BudgetExceeded(f"symbolic comparison ran past its {budget_s:g} s budget")
             reply: dict[str, Any] = json.loads(line)
             return reply
+
+    def _await_reply(self, budget_s: float) -> bytes | None:
+        """The reply line, or None once the helper has used ``budget_s`` of CPU (or the backstop passed)."""
+        assert self.proc is not None
+        start = _cpu_s(self.proc.pid)
+        backstop = time.monotonic() + BACKSTOP * budget_s if start is not None else time.monotonic() + budget_s
+        while True:
+            line = self._readline(min(backstop, time.monotonic() + POLL_S))
+            if line is not None:
+                return line
+            now = _cpu_s(self.proc.pid)
+            if time.monotonic() >= backstop or (start is not None and now is not None and now - start > budget_s):
+                return None
+
+
+def _cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a process (Linux ``/proc``), or None where that cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) * _TICK_S
 
 
 _helper: _Helper | None = None
