@@ -61,6 +61,8 @@ def answer_blocks(text: str) -> list[str]:
     A block inside the reasoning is a draft; one after it is the answer, whatever follows it (a second
     ``</think>`` must not move the answer section past it).
     """
+    if "<" not in text:  # the common case in GRPO: no tags at all, no regex scan
+        return []
     end = _THINK_END.search(text)
     after = text[end.end() :] if end else text
     return [b for b in _ANSWER_BLOCK.findall(after) if b.strip()]
@@ -70,8 +72,10 @@ def answer_section(text: str) -> str:
     """The last answer block (`answer_blocks`); else the text after the last ``</think>``, if that is not
     empty; otherwise the whole text."""
     blocks = answer_blocks(text)
-    if blocks:
-        return blocks[-1]
+    return blocks[-1] if blocks else _after_last_think(text)
+
+
+def _after_last_think(text: str) -> str:
     pieces = _THINK_END.split(text)
     if len(pieces) > 1 and pieces[-1].strip():
         return pieces[-1]
@@ -182,7 +186,7 @@ def extract_answer(text: str, number_fallback: bool = True) -> Extracted:
     blocks = answer_blocks(text)
     if blocks:
         return _from_blocks(blocks, number_fallback)
-    section = answer_section(text)
+    section = _after_last_think(text)
     tags = _ANSWER_TAG.findall(section)
     if tags and tags[-1].strip():  # an unclosed <answer> (truncated): read what there is
         inner = extract_answer(tags[-1], number_fallback)
