@@ -23,6 +23,19 @@ class TermStats:
     def mean(self) -> float | None:
         return self.total / self.count if self.count else None
 
+    def add(self, value: float | None, status: Status) -> None:
+        if value is None:
+            self.nulls += 1
+        else:
+            self.count += 1
+            self.total += value
+        if status is Status.ERROR:
+            self.errors += 1
+        elif status is Status.TIMEOUT:
+            self.timeouts += 1
+        elif status is Status.NOT_APPLICABLE:
+            self.not_applicable += 1
+
     def merge(self, other: TermStats) -> None:
         self.count += other.count
         self.total += other.total
@@ -39,29 +52,11 @@ class Stats:
 
     def add(self, scored: Scored) -> None:
         self.rows += 1
+        terms = self.terms
         for path, score in scored.scores.items():
-            ts = self.terms.get(path)
-            if ts is None:
-                ts = self.terms[path] = TermStats()
-            if score.value is None:
-                ts.nulls += 1
-            else:
-                ts.count += 1
-                ts.total += score.value
-            if score.status is Status.ERROR:
-                ts.errors += 1
-            elif score.status is Status.TIMEOUT:
-                ts.timeouts += 1
-            elif score.status is Status.NOT_APPLICABLE:
-                ts.not_applicable += 1
-        total = self.terms.get(TOTAL)
-        if total is None:
-            total = self.terms[TOTAL] = TermStats()
-        if scored.total is None:
-            total.nulls += 1
-        else:
-            total.count += 1
-            total.total += scored.total
+            (terms.get(path) or terms.setdefault(path, TermStats())).add(score.value, score.status)
+        # The total has no status of its own: a null total counts as a null, never as an error.
+        (terms.get(TOTAL) or terms.setdefault(TOTAL, TermStats())).add(scored.total, Status.OK)
 
     def merge(self, other: Stats) -> None:
         self.rows += other.rows
