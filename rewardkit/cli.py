@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
@@ -16,6 +17,7 @@ from rich.table import Table
 from . import registry
 from .config import CompositionConfig, parse_config, read_config_file
 from .errors import ConfigError, RewardkitError
+from .io import AtomicWriter, RowError
 from .params import describe_params
 from .plugins import get_plugin_manager, plugin_distribution
 from .runner import default_workers
@@ -58,26 +60,33 @@ def cli() -> None:
 @click.option("--chunk-lines", type=click.IntRange(min=1), default=256, show_default=True,
               help="Lines per chunk sent to a worker.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
+@click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write invalid lines here as JSONL {line, error, raw}, to fix and score again.")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="Where workers run: this machine, or a Ray cluster (pip install 'rewardkit[ray]').")
 @click.option("--ray-address", default=None, help="Ray cluster address (default: start or join a local one).")
 def score(source: Path, config_path: Path | None, reward_args: tuple[str, ...], output: Path | None,
           workers: int | None, details: bool, reference_column: str | None, chunk_lines: int,
-          progress: bool | None, engine: str, ray_address: str | None) -> None:
+          progress: bool | None, rejects: Path | None, engine: str, ray_address: str | None) -> None:
     """Score every line of SOURCE (JSONL with a 'completion' field) and write it back with its rewards."""
     config = _build_config(config_path, reward_args, reference_column)
     reported = 0
 
-    def on_error(error: Any) -> None:
+    reject_file = AtomicWriter(rejects) if rejects else None
+
+    def on_error(error: RowError) -> None:
         nonlocal reported
         reported += 1
         if reported <= MAX_REPORTED_ERRORS:
             err.print(f"{source}:{error.line}: {error.message}", markup=False)
+        if reject_file is not None:
+            raw = error.raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            reject_file.write(json.dumps({"line": error.line, "error": error.message, "raw": raw}) + "\n")
 
     # SIGTERM unwinds like Ctrl-C, so the temporary output file is removed and the old output stays.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     show = err.is_terminal if progress is None else progress
-    with _progress_bar(source, show) as advance:
+    with reject_file or contextlib.nullcontext(), _progress_bar(source, show) as advance:
         if engine == "ray":
             from .engines.ray import score_file_ray
 

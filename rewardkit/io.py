@@ -14,7 +14,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -41,6 +41,7 @@ def _loads(raw: bytes) -> Any:
 class RowError:
     line: int
     message: str
+    raw: bytes = b""  # the line as read, so a rejects file can hand it back for fixing
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.message}"
@@ -145,7 +146,7 @@ def score_lines(
     for number, raw in task.rows():
         parsed = parse_row(number, raw, config.reference_column)
         if isinstance(parsed, RowError):
-            out.errors.append(parsed)
+            out.errors.append(replace(parsed, raw=raw))
         else:
             samples.append(parsed[0])
             raws.append((raw, parsed[1]))

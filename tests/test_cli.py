@@ -56,9 +56,13 @@ def test_invalid_lines_are_reported_with_numbers_and_valid_lines_still_scored(tm
     source = write_jsonl(tmp_path / "in.jsonl", [
         {"completion": GOOD}, "{oops", {"completion": 3}, "", {"prompt": "no completion"}, {"completion": "x"},
     ])
-    result = run("score", str(source), "-r", "think_format", "-o", "out.jsonl", cwd=tmp_path)
+    result = run("score", str(source), "-r", "think_format", "-o", "out.jsonl", "--rejects", "bad.jsonl", cwd=tmp_path)
     assert result.returncode == 1
     assert f"{source}:2: invalid JSON" in result.stderr
+    rejects = [json.loads(line) for line in (tmp_path / "bad.jsonl").read_text().splitlines()]
+    assert [(r["line"], r["raw"]) for r in rejects] == [(2, "{oops"), (3, '{"completion": 3}'),
+                                                        (5, '{"prompt": "no completion"}')]
+    assert rejects[1]["error"].startswith("field 'completion': expected a string")
     assert f"{source}:3: field 'completion': expected a string" in result.stderr
     assert f"{source}:5: field 'completion': missing" in result.stderr
     out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
