@@ -57,8 +57,8 @@ def cli() -> None:
               help="Worker processes (default: number of cores; 0 scores in-process without time budgets).")
 @click.option("--details/--no-details", default=False, help="Add reward_details (status, reason, details).")
 @click.option("--reference-column", default=None, help="Column holding the gold answer (default: answer).")
-@click.option("--chunk-lines", type=click.IntRange(min=1), default=256, show_default=True,
-              help="Lines per chunk sent to a worker.")
+@click.option("--chunk-lines", type=click.IntRange(min=1), default=None,
+              help="Lines per chunk sent to a worker (default: adapted so a chunk takes ~50 ms).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
 @click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path),
               help="Write invalid lines here as JSONL {line, error, raw}, to fix and score again.")
@@ -66,7 +66,7 @@ def cli() -> None:
               help="Where workers run: this machine, or a Ray cluster (pip install 'rewardkit[ray]').")
 @click.option("--ray-address", default=None, help="Ray cluster address (default: start or join a local one).")
 def score(source: Path, config_path: Path | None, reward_args: tuple[str, ...], output: Path | None,
-          workers: int | None, details: bool, reference_column: str | None, chunk_lines: int,
+          workers: int | None, details: bool, reference_column: str | None, chunk_lines: int | None,
           progress: bool | None, rejects: Path | None, engine: str, ray_address: str | None) -> None:
     """Score every line of SOURCE (JSONL with a 'completion' field) and write it back with its rewards."""
     config = _build_config(config_path, reward_args, reference_column)
@@ -90,7 +90,7 @@ def score(source: Path, config_path: Path | None, reward_args: tuple[str, ...], 
         if engine == "ray":
             from .engines.ray import score_file_ray
 
-            report = score_file_ray(config, source, output, details=details, chunk_lines=chunk_lines,
+            report = score_file_ray(config, source, output, details=details, chunk_lines=chunk_lines or 256,
                                     on_error=on_error, on_progress=advance, address=ray_address,
                                     workers_per_actor=workers or None)
         else:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO
 
 from .config import CompositionConfig
-from .io import AtomicWriter, LinesResult, RowError, line_tasks, score_lines
+from .io import AtomicWriter, ChunkSizer, LinesResult, RowError, line_tasks, score_lines
 from .runner import WorkerPool
 from .stats import Stats
 
@@ -37,18 +37,22 @@ def score_file(
     output: str | Path | None,
     workers: int = 0,
     details: bool = False,
-    chunk_lines: int = 256,
+    chunk_lines: int | None = None,
     on_error: Callable[[RowError], None] = lambda e: None,
     on_progress: Callable[[int], None] = lambda n: None,
 ) -> FileReport:
-    """Score ``source`` into ``output`` (stdout when None or ``-``); invalid rows go to ``on_error``."""
+    """Score ``source`` into ``output`` (stdout when None or ``-``); invalid rows go to ``on_error``.
+
+    ``chunk_lines`` fixes the lines per chunk; None adapts it to the rewards' cost (`ChunkSizer`).
+    """
     report = FileReport()
     started = time.perf_counter()
-    tasks = line_tasks(source, chunk_lines, details)
+    sizer = ChunkSizer(chunk_lines)
+    tasks = line_tasks(source, sizer, details)
     pool = WorkerPool(config, score_lines, workers) if workers > 0 else None
     try:
         results = pool.map(tasks) if pool else (score_lines(config, t, {}, _no_beat) for t in tasks)
-        write_results(results, output, report, on_error, on_progress)
+        write_results(results, output, report, on_error, on_progress, sizer)
     finally:
         if pool is not None:
             report.kills = pool.kills
@@ -63,13 +67,15 @@ def write_results(
     report: FileReport,
     on_error: Callable[[RowError], None],
     on_progress: Callable[[int], None],
+    sizer: ChunkSizer | None = None,
 ) -> None:
     """Write scored chunks in order to ``output`` (atomically) or stdout, counting into ``report``."""
+    sizer = sizer or ChunkSizer(256)
     if output is None or str(output) == "-":
-        _drain(results, sys.stdout, report, on_error, on_progress)
+        _drain(results, sys.stdout, report, on_error, on_progress, sizer)
     else:
         with AtomicWriter(output) as writer:
-            _drain(results, writer, report, on_error, on_progress)
+            _drain(results, writer, report, on_error, on_progress, sizer)
 
 
 def _drain(
@@ -78,8 +84,10 @@ def _drain(
     report: FileReport,
     on_error: Callable[[RowError], None],
     on_progress: Callable[[int], None],
+    sizer: ChunkSizer,
 ) -> None:
     for result in results:
+        sizer.observe(result.lines, result.seconds, result.bytes_read)
         if result.text:
             out.write(result.text)
         for error in result.errors:

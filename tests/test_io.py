@@ -78,3 +78,20 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_chunk_size_adapts_to_the_rewards_cost_and_to_line_length() -> None:
+    from rewardkit.io import ChunkSizer
+
+    sizer = ChunkSizer(target_s=0.05)
+    sizer.observe(64, 64 * 30e-6, 64 * 800)  # cheap rewards, short lines: big chunks
+    cheap = sizer.lines
+    for _ in range(5):
+        sizer.observe(64, 64 * 5e-3, 64 * 800)  # costly rewards: small chunks, so a kill re-runs little
+    assert cheap > 1000 and sizer.lines < 20
+    long_lines = ChunkSizer(max_bytes=4 << 20)
+    long_lines.observe(64, 64 * 1e-6, 64 * 200_000)  # 200 KB rows: bounded by bytes, not by time
+    assert long_lines.lines * 200_000 <= 4 << 20
+    fixed = ChunkSizer(100)
+    fixed.observe(64, 10.0, 100)
+    assert fixed.lines == 100
