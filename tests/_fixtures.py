@@ -66,3 +66,8 @@ def config_of(*terms: tuple[RewardSpec, float, float], max_error_rate: float = 1
         terms=tuple(Term(spec.name, weight, spec, NoParams(), None, timeout) for spec, weight, timeout in terms),
         max_error_rate=max_error_rate,
     )
+
+
+def broken_task(config: CompositionConfig, payload: object, forced: object, beat: object) -> object:
+    """A worker task with a bug: the pool must surface it, not hang or retry forever."""
+    raise ValueError("bug in the task")

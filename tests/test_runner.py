@@ -91,3 +91,13 @@ def test_map_reads_its_input_lazily_so_memory_stays_flat() -> None:
             assert pulled <= consumed + 6  # never more than `ahead` chunks read beyond what was yielded
             if consumed == 50:
                 break
+
+
+def test_a_bug_in_the_task_surfaces_as_a_worker_error_with_its_traceback() -> None:
+    from rewardkit.errors import WorkerError
+
+    from ._fixtures import broken_task
+
+    with WorkerPool(config_of((CONTAINS_X, 1.0, 10.0)), broken_task, workers=1) as pool, \
+            pytest.raises(WorkerError, match=r"(?s)a worker failed on chunk 0.*ValueError: bug in the task"):
+        list(pool.map([[Sample("x")]]))
