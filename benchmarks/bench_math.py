@@ -16,9 +16,11 @@ import json
 import os
 import random
 import resource
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "math" / "regression.jsonl"
 
@@ -56,15 +58,28 @@ def timed(
     return result, time.perf_counter() - start
 
 
-def report(name: str, pairs: list[tuple[str, str]], labels: list[bool]) -> None:
+def report(name: str, pairs: list[tuple[str, str]], labels: list[bool], adjudicated: list[bool] | None = None) -> None:
     a, ta = timed(ours, pairs)
     b, tb = timed(theirs, pairs)
     for who, res, t in (("rewardkit", a, ta), ("math-verify", b, tb)):
         acc = sum(x == y for x, y in zip(res, labels, strict=True)) / len(labels)
         fp = sum(x and not y for x, y in zip(res, labels, strict=True))
         rate = len(pairs) / t
-        print(f"{name:12} {who:12} accuracy {acc:6.1%}  false positives {fp:3d}  {rate:8.1f} pairs/s")
+        line = f"{name:12} {who:12} accuracy {acc:6.1%}  false positives {fp:3d}  {rate:8.1f} pairs/s"
+        if adjudicated is not None:
+            acc2 = sum(x == y for x, y in zip(res, adjudicated, strict=True)) / len(adjudicated)
+            fp2 = sum(x and not y for x, y in zip(res, adjudicated, strict=True))
+            line += f"  | adjudicated labels: accuracy {acc2:6.1%}, false positives {fp2}"
+        print(line)
     print(f"{name:12} speed ratio rewardkit / math-verify: {tb / ta:.1f}x")
+
+
+def adjudicated_labels(rows: list[dict[str, Any]]) -> list[bool]:
+    """The source labels with the overrides argued row by row in tests/rewards/math/test_regression.py."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.rewards.math.test_regression import OVERRIDES
+
+    return [OVERRIDES[i][0] if i in OVERRIDES else bool(r["equivalent"]) for i, r in enumerate(rows)]
 
 
 def grpo(rows: list[dict[str, object]], n_golds: int) -> tuple[list[tuple[str, str]], list[bool]]:
@@ -107,7 +122,8 @@ def main() -> None:
         warm_up()
         theirs([(w, w) for w in WARMUP])
     rows = [json.loads(line) for line in DATA.read_text().splitlines()]
-    report("regression", [(r["gold"], r["pred"]) for r in rows], [r["equivalent"] for r in rows])
+    report("regression", [(r["gold"], r["pred"]) for r in rows], [r["equivalent"] for r in rows],
+           adjudicated_labels(rows))
     pairs, labels = grpo(rows, args.grpo_golds)
     report("grpo x16", pairs, labels)
 
