@@ -194,10 +194,10 @@ def list_rewards(as_json: bool) -> None:
 def describe(name: str, as_json: bool) -> None:
     """Show a reward's description, plugin, output range, needed columns and parameters."""
     spec = registry.get(name)
-    defaults = spec.params()
+    lo, hi = spec.output_range(spec.params())
     info = {
         "name": spec.name, "plugin": spec.plugin, "distribution": plugin_distribution(spec.plugin),
-        "description": spec.description, "range": list(spec.output_range(defaults)),
+        "description": spec.description, "range": [lo, hi],
         "columns": list(spec.columns), "needs_reference": spec.needs_reference, "timeout_s": spec.timeout_s,
         "params": [p.__dict__ for p in describe_params(spec.params)],
     }
@@ -207,7 +207,6 @@ def describe(name: str, as_json: bool) -> None:
     out = Console(highlight=False)
     out.print(f"[bold]{spec.name}[/]  (plugin {spec.plugin}; {info['distribution']})")
     out.print(spec.description, markup=False)
-    lo, hi = spec.output_range(defaults)
     needs = ", ".join(["reference answer"] * spec.needs_reference + list(spec.columns)) or "nothing"
     out.print(f"range: [{lo}, {hi}]    needs: {needs}    time budget: {spec.timeout_s:g} s", markup=False)
     table = Table(title="parameters", title_justify="left")

@@ -43,20 +43,27 @@ class Composition:
     def __call__(
         self, prompts: Sequence[Any] | None = None, completions: Sequence[Any] | None = None, **kwargs: Any
     ) -> list[float | None]:
-        results = self.score(prompts=prompts, completions=completions, **kwargs)
+        results, stats = self._score(prompts, completions, kwargs)
         log_metric = kwargs.get("log_metric")
         if callable(log_metric):
-            _log_terms(results, log_metric)
+            _log_terms(stats, log_metric)
         return [r.total for r in results]
 
     def score(
         self, prompts: Sequence[Any] | None = None, completions: Sequence[Any] | None = None, **kwargs: Any
     ) -> list[Scored]:
         """Like calling the object, but returns every term's `Score` for each completion."""
-        samples = self.samples(prompts, completions, **kwargs)
-        results = self.score_samples(samples)
-        self._check_error_budget(results)
-        return results
+        return self._score(prompts, completions, kwargs)[0]
+
+    def _score(
+        self, prompts: Sequence[Any] | None, completions: Sequence[Any] | None, kwargs: dict[str, Any]
+    ) -> tuple[list[Scored], Stats]:
+        results = self.score_samples(self.samples(prompts, completions, **kwargs))
+        stats = Stats()
+        for r in results:
+            stats.add(r)
+        self._check_error_budget(stats, len(results))
+        return results, stats
 
     def samples(
         self, prompts: Sequence[Any] | None, completions: Sequence[Any] | None, **kwargs: Any
@@ -91,16 +98,13 @@ class Composition:
         with self._lock:  # one batch at a time through the pool; TRL may call from several threads
             return [r for chunk in pool.map(chunks) for r in chunk]
 
-    def _check_error_budget(self, results: Sequence[Scored]) -> None:
-        stats = Stats()
-        for r in results:
-            stats.add(r)
+    def _check_error_budget(self, stats: Stats, batch: int) -> None:
         for path in stats.terms:
             rate = stats.error_rate(path)
-            if rate > self.config.max_error_rate and len(results) >= 4:
+            if rate > self.config.max_error_rate and batch >= 4:
                 ts = stats.terms[path]
                 raise ErrorBudgetExceeded(
-                    f"{ts.errors} of {len(results)} scores of {path!r} failed for infrastructure reasons "
+                    f"{ts.errors} of {batch} scores of {path!r} failed for infrastructure reasons "
                     f"({rate:.0%} > max_error_rate {self.config.max_error_rate:.0%}). Check the reward's "
                     "service (sandbox, judge server), or raise max_error_rate in the config."
                 )
@@ -135,11 +139,8 @@ class Composition:
         return f"<Composition {self.__name__!r}: {', '.join(self.term_paths)}>"
 
 
-def _log_terms(results: Sequence[Scored], log_metric: Callable[[str, float], Any]) -> None:
+def _log_terms(stats: Stats, log_metric: Callable[[str, float], Any]) -> None:
     """Per-term means and failure counts, logged through TRL's ``log_metric`` when it is passed."""
-    stats = Stats()
-    for r in results:
-        stats.add(r)
     for path, ts in stats.terms.items():
         if ts.mean is not None:
             log_metric(f"rewardkit/{path}/mean", ts.mean)

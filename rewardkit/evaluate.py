@@ -28,7 +28,8 @@ class Scored:
         return {path: s.value for path, s in self.scores.items()}
 
 
-def _no_beat(item: int, leaf: int) -> None:
+def no_beat(item: int, leaf: int) -> None:
+    """The heartbeat of in-process scoring: nobody watches, so nothing to publish."""
     return None
 
 
@@ -36,7 +37,7 @@ def evaluate_chunk(
     config: CompositionConfig,
     samples: Sequence[Sample],
     forced: Mapping[tuple[int, int], Score] | None = None,
-    beat: Heartbeat = _no_beat,
+    beat: Heartbeat = no_beat,
 ) -> list[Scored]:
     """Score ``samples``; ``forced[(item, leaf)]`` replaces a computation (a timeout the runner enforced)."""
     forced = forced or {}

@@ -238,9 +238,3 @@ class AtomicWriter:
             self.commit()
         else:
             self.abort()
-
-
-def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """Every object of a small JSONL file (for tests and examples; scoring streams instead)."""
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO
 
 from .config import CompositionConfig
+from .evaluate import no_beat
 from .io import AtomicWriter, ChunkSizer, LinesResult, RowError, line_tasks, score_lines
 from .runner import WorkerPool
 from .stats import Stats
@@ -51,7 +52,7 @@ def score_file(
     tasks = line_tasks(source, sizer, details)
     pool = WorkerPool(config, score_lines, workers) if workers > 0 else None
     try:
-        results = pool.map(tasks) if pool else (score_lines(config, t, {}, _no_beat) for t in tasks)
+        results = pool.map(tasks) if pool else (score_lines(config, t, {}, no_beat) for t in tasks)
         write_results(results, output, report, on_error, on_progress, sizer)
     finally:
         if pool is not None:
@@ -95,7 +96,3 @@ def _drain(
             on_error(error)
         report.stats.merge(result.stats)
         on_progress(result.bytes_read)
-
-
-def _no_beat(item: int, leaf: int) -> None:
-    return None

@@ -61,7 +61,9 @@ def _check_tag_names(think_tag: str, answer_tag: str) -> None:
 
 
 @dataclass(frozen=True)
-class ThinkFormatParams:
+class _TagParams:
+    """The tag names and prefill setting both format rewards read."""
+
     think_tag: str = param("think", f"name of the reasoning tag, {_TAG_NAME_HELP}")
     answer_tag: str = param("answer", f"name of the answer tag, {_TAG_NAME_HELP}")
     prefilled: Literal["auto"] | bool = param(
@@ -69,25 +71,20 @@ class ThinkFormatParams:
         "whether the chat template already opened the think tag; auto: when the prompt text ends with it. "
         "Set true for chat prompts whose template adds the tag (it is not visible in the messages)",
     )
-    allow_trailing_text: bool = param(False, "accept any text after the closing answer tag")
-    require_reasoning: bool = param(False, "score 0 when the think block is empty")
 
     def __post_init__(self) -> None:
         _check_tag_names(self.think_tag, self.answer_tag)
 
 
 @dataclass(frozen=True)
-class TagCountParams:
-    think_tag: str = param("think", f"name of the reasoning tag, {_TAG_NAME_HELP}")
-    answer_tag: str = param("answer", f"name of the answer tag, {_TAG_NAME_HELP}")
-    prefilled: Literal["auto"] | bool = param(
-        "auto",
-        "whether the chat template already opened the think tag; auto: when the prompt text ends with it",
-    )
-    allow_trailing_text: bool = param(False, "credit the closing answer tag even when text follows it")
+class ThinkFormatParams(_TagParams):
+    allow_trailing_text: bool = param(False, "accept any text after the closing answer tag")
+    require_reasoning: bool = param(False, "score 0 when the think block is empty")
 
-    def __post_init__(self) -> None:
-        _check_tag_names(self.think_tag, self.answer_tag)
+
+@dataclass(frozen=True)
+class TagCountParams(_TagParams):
+    allow_trailing_text: bool = param(False, "credit the closing answer tag even when text follows it")
 
 
 class _Scanner(NamedTuple):
@@ -101,10 +98,6 @@ def _scanner(think_tag: str, answer_tag: str) -> _Scanner:
     tags = Tags(f"<{think_tag}>", f"</{think_tag}>", f"<{answer_tag}>", f"</{answer_tag}>")
     pattern = re.compile(f"</?(?:{re.escape(think_tag)}|{re.escape(answer_tag)})>")
     return _Scanner(tags, pattern, {tag: i for i, tag in enumerate(tags)})
-
-
-def make_tags(think_tag: str, answer_tag: str) -> Tags:
-    return _scanner(think_tag, answer_tag).tags
 
 
 def is_prefilled(prompt: object, setting: Literal["auto"] | bool, open_think: str) -> bool:

@@ -15,21 +15,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from rewardkit import RewardSpec, hookimpl, param
-from rewardkit.rewards.code import CodeParams, make_code_reward
+from rewardkit.rewards.code import make_code_reward
 from rewardkit.rewards.code.executor import Run
-from rewardkit.rewards.code.remote import RawResult, RemoteExecutor, ServiceError
+from rewardkit.rewards.code.remote import RawResult, RemoteExecutor, RemoteParams, ServiceError
 
 _FILES = {"python": "main.py", "cpp": "main.cpp"}
 _LANGUAGES = {"python": "python", "cpp": "c++"}
 
 
 @dataclass(frozen=True)
-class PistonParams(CodeParams):
+class PistonParams(RemoteParams):
     url: str = param("http://127.0.0.1:2000", "base URL of the Piston service")
     version: str = param("*", "language version to ask Piston for ('*' = any installed)")
-    concurrency: int = param(4, "requests in flight at once per worker process (Piston queues more)", ge=1)
-    retries: int = param(2, "retries after a transport error (never after an answer)", ge=0)
-    request_timeout_s: float = param(60.0, "HTTP timeout per request, seconds", gt=0)
 
 
 class PistonExecutor(RemoteExecutor):

@@ -15,19 +15,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from rewardkit import RewardSpec, hookimpl, param
-from rewardkit.rewards.code import CodeParams, make_code_reward
+from rewardkit.rewards.code import make_code_reward
 from rewardkit.rewards.code.executor import Run
-from rewardkit.rewards.code.remote import RawResult, RemoteExecutor, ServiceError
+from rewardkit.rewards.code.remote import RawResult, RemoteExecutor, RemoteParams, ServiceError
 
 _LANGUAGES = {"python": "python", "cpp": "cpp"}
 
 
 @dataclass(frozen=True)
-class SandboxFusionParams(CodeParams):
+class SandboxFusionParams(RemoteParams):
     url: str = param("http://127.0.0.1:8080", "base URL of the SandboxFusion service")
     concurrency: int = param(8, "requests in flight at once per worker process", ge=1)
-    retries: int = param(2, "retries after a transport error (never after an answer)", ge=0)
-    request_timeout_s: float = param(60.0, "HTTP timeout per request, seconds", gt=0)
 
 
 class SandboxFusionExecutor(RemoteExecutor):

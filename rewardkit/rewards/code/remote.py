@@ -19,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from ...params import param
+from . import CodeParams
 from .executor import Outcome, Run
 from .sandbox import harness
 
@@ -27,6 +29,15 @@ import json as _json, sys as _sys
 _token = _sys.stdin.readline().strip()
 main(_json.loads({request!r}), _token, 1, b"\\n")
 """
+
+
+@dataclass(frozen=True)
+class RemoteParams(CodeParams):
+    """The parameters every remote sandbox shares; a provider adds its ``url`` and anything of its own."""
+
+    concurrency: int = param(4, "requests in flight at once per worker process", ge=1)
+    retries: int = param(2, "retries after a transport error (never after an answer)", ge=0)
+    request_timeout_s: float = param(60.0, "HTTP timeout per request, seconds", gt=0)
 
 
 class ServiceError(RuntimeError):
