@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import CompositionConfig, Term
+from .faults import report_bug
 from .types import Sample, Score, Status
 
 #: Called before each (item, leaf) is computed; item -1 means "the whole chunk" (batch rewards).
@@ -150,17 +151,19 @@ def _with_terms(leaf: Term, sample: Sample, done: dict[str, Score]) -> Sample:
 
 
 def _crash(leaf: Term, exc: BaseException) -> Score:
-    return Score.error(f"reward {leaf.path!r} raised {type(exc).__name__}: {exc}")
+    """A reward that raised: a bug in the reward, told apart from an outage; the traceback is logged once."""
+    report_bug(leaf.path, exc)
+    return Score.bug(f"reward {leaf.path!r} raised {type(exc).__name__}: {exc}")
 
 
 def _checked(leaf: Term, score: Any) -> Score:
     """Guard the contract: a reward that returns garbage or leaves its range is a bug, reported as error."""
     if not isinstance(score, Score):
-        return Score.error(f"reward {leaf.path!r} returned {type(score).__name__}, not a rewardkit.Score")
+        return Score.bug(f"reward {leaf.path!r} returned {type(score).__name__}, not a rewardkit.Score")
     if score.value is not None:
         lo, hi = leaf.output_range()
         if not lo - 1e-9 <= score.value <= hi + 1e-9:
-            return Score.error(f"reward {leaf.path!r} returned {score.value} outside its range [{lo}, {hi}]")
+            return Score.bug(f"reward {leaf.path!r} returned {score.value} outside its range [{lo}, {hi}]")
     return score
 
 

@@ -15,9 +15,10 @@ class TermStats:
     count: int = 0  # scores with a value
     total: float = 0.0
     nulls: int = 0  # scores without a value, whatever the reason
-    errors: int = 0
+    errors: int = 0  # infrastructure failures (a service down, a worker died)
     timeouts: int = 0
     not_applicable: int = 0
+    bugs: int = 0  # the reward itself raised or broke its contract
 
     @property
     def mean(self) -> float | None:
@@ -35,6 +36,8 @@ class TermStats:
             self.timeouts += 1
         elif status is Status.NOT_APPLICABLE:
             self.not_applicable += 1
+        elif status is Status.BUG:
+            self.bugs += 1
 
     def merge(self, other: TermStats) -> None:
         self.count += other.count
@@ -43,6 +46,7 @@ class TermStats:
         self.errors += other.errors
         self.timeouts += other.timeouts
         self.not_applicable += other.not_applicable
+        self.bugs += other.bugs
 
 
 @dataclass

@@ -29,6 +29,12 @@ class Status(str, enum.Enum):
     NOT_APPLICABLE = "not_applicable"
     ERROR = "error"
     TIMEOUT = "timeout"
+    #: The reward itself raised or broke its contract: a bug to fix, masked like an outage but counted apart.
+    BUG = "bug"
+
+
+#: Statuses whose null value masks a total: something failed, so the number is unknown (never a 0 or a 1).
+FAILED_STATUSES = frozenset({Status.ERROR, Status.TIMEOUT, Status.BUG})
 
 
 def message_text(content: Any) -> str:
@@ -101,8 +107,13 @@ class Score:
     def __post_init__(self) -> None:
         if self.value is not None and not math.isfinite(self.value):
             raise ValueError(f"a score's value must be finite or None, got {self.value!r}")
-        if self.status in (Status.ERROR, Status.NOT_APPLICABLE) and self.value is not None:
+        if type(self.status) is not Status:
+            raise TypeError(f"a score's status must be a rewardkit.Status, got {self.status!r}")
+        if self.status in (Status.ERROR, Status.NOT_APPLICABLE, Status.BUG) and self.value is not None:
             raise ValueError(f"a score with status {self.status.value!r} carries no value")
+        if self.status is Status.OK and self.value is None:
+            # An "ok" verdict without a number would mask totals without counting as a failure anywhere.
+            raise ValueError("a score with status 'ok' needs a value; use Score.error or Score.not_applicable")
 
     @classmethod
     def ok(cls, value: float, reason: str = "", **details: Any) -> Score:
@@ -117,6 +128,11 @@ class Score:
         return cls(None, Status.ERROR, reason, details)
 
     @classmethod
+    def bug(cls, reason: str, **details: Any) -> Score:
+        """The reward raised or returned garbage: a defect in the reward, not in the completion or a service."""
+        return cls(None, Status.BUG, reason, details)
+
+    @classmethod
     def timeout(cls, value: float | None, reason: str, **details: Any) -> Score:
         """A time budget ran out. Pass the reward's low value when the completion is to blame."""
         return cls(None if value is None else float(value), Status.TIMEOUT, reason, details)
@@ -124,7 +140,7 @@ class Score:
     @property
     def is_masked(self) -> bool:
         """True when the value must not reach a trainer as a number (an infrastructure fault)."""
-        return self.value is None and self.status in (Status.ERROR, Status.TIMEOUT)
+        return self.value is None and self.status in FAILED_STATUSES
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"value": self.value, "status": self.status.value, "reason": self.reason}
@@ -139,6 +155,14 @@ ScoreFn = Callable[[Sample, Any], Score]
 BatchScoreFn = Callable[[Sequence[Sample], Any], Sequence[Score]]
 #: Output range, fixed or computed from the validated parameters.
 RangeSpec = tuple[float, float] | Callable[[Any], tuple[float, float]]
+#: ``(row, reference, params) -> completion`` for `rewardkit check`: a completion built from a dataset row.
+CompletionBuilder = Callable[[Mapping[str, Any], Any, Any], "Completion | None"]
+#: ``params -> None``: raises `ConfigError` (naming the fix) for parameters that cannot work, before scoring.
+ParamsCheck = Callable[[Any], None]
+#: What scoring one sample costs, so property tests and schedulers size their work: pure Python, a
+#: subprocess per sample (sandboxes), or a network round trip (judges).
+Cost = str  # "cheap" | "process" | "network"
+COSTS = ("cheap", "process", "network")
 
 
 @dataclass(frozen=True)
@@ -163,10 +187,22 @@ class RewardSpec:
     term_params: tuple[str, ...] = ()
     timeout_s: float = 10.0
     plugin: str = ""
+    family: str | None = None
+    gold_completion: CompletionBuilder | None = None
+    wrong_completion: CompletionBuilder | None = None
+    check_tolerance: float = 0.0
+    validate: ParamsCheck | None = None
+    cost: Cost = "cheap"
 
     def __post_init__(self) -> None:
         if (self.fn is None) == (self.batch_fn is None):
             raise ValueError(f"reward {self.name!r}: give exactly one of fn= or batch_fn=")
+        if self.cost not in COSTS:
+            raise ValueError(f"reward {self.name!r}: cost must be one of {', '.join(COSTS)}, got {self.cost!r}")
+
+    @property
+    def grades_against_gold(self) -> bool:
+        return self.gold_completion is not None
 
     def output_range(self, params: Any) -> tuple[float, float]:
         return self.range(params) if callable(self.range) else self.range
