@@ -26,6 +26,7 @@ BUILTIN_PLUGINS = (
     "rewardkit.rewards.math",
     "rewardkit.rewards.code",
     "rewardkit.rewards.judge",
+    "rewardkit.rewards.ifeval",
     "rewardkit.audit.commands",
     "rewardkit.server.commands",
 )
