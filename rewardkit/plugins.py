@@ -27,6 +27,10 @@ BUILTIN_PLUGINS = (
     "rewardkit.rewards.code",
     "rewardkit.rewards.judge",
     "rewardkit.rewards.ifeval",
+    "rewardkit.rewards.json_schema",
+    "rewardkit.rewards.tool_call",
+    "rewardkit.rewards.qa",
+    "rewardkit.rewards.truncation",
     "rewardkit.audit.commands",
     "rewardkit.server.commands",
 )
