@@ -8,7 +8,9 @@ total or null) and, on request, ``reward_details``.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import io
 import itertools
 import json
 import os
@@ -23,19 +25,56 @@ import orjson
 
 from .config import CompositionConfig
 from .evaluate import Heartbeat, Scored, evaluate_chunk
+from .rows import MISSING, OUTPUT_KEYS, completion_problem, kind_of, row_sample
 from .stats import Stats
 from .types import Sample, Score
 
-OUTPUT_KEYS = ("rewards", "reward", "reward_details")
+__all__ = [
+    "OUTPUT_KEYS", "AtomicWriter", "LinesResult", "LinesTask", "RowError", "completion_problem", "parse_row",
+]
+
+
+#: Deepest nesting a row may have; the standard library's parser recurses, so deeper input would raise
+#: RecursionError (or worse) instead of a line-numbered error.
+MAX_DEPTH = 256
 
 
 def _loads(raw: bytes) -> Any:
     # orjson is several times faster; the standard library decides what orjson refuses (integers past 64 bits,
-    # NaN) and words the error messages.
+    # NaN) and words the error messages. Text is decoded strictly as UTF-8 first: given bytes, the standard
+    # library would guess UTF-16 or UTF-32 and accept lines that cannot be written back out.
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return json.loads(raw)
+        text = raw.decode("utf-8")
+        if _depth_over(text, MAX_DEPTH):
+            raise ValueError(f"nested deeper than {MAX_DEPTH} levels") from None
+        return json.loads(text)
+
+
+def _depth_over(text: str, limit: int) -> bool:
+    """Whether brackets outside strings nest deeper than ``limit`` (a linear scan, no recursion)."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
 
 
 @dataclass(frozen=True)
@@ -77,17 +116,31 @@ def line_tasks(path: str | Path, chunk_lines: int | ChunkSizer, details: bool = 
     """The file as chunks of raw lines; streams, and leaves parsing to the workers.
 
     A chunk travels as one bytes object with the number of its first line: the parent does no per-line work
-    beyond the file read itself, so it keeps up with several workers.
+    beyond the file read itself, so it keeps up with several workers. A UTF-8 byte-order mark is skipped and
+    a UTF-16 file (what PowerShell's ``>`` writes) is read as text and passed on as UTF-8.
     """
     sizer = chunk_lines if isinstance(chunk_lines, ChunkSizer) else ChunkSizer(chunk_lines)
     with open(path, "rb") as f:
+        lines = _lines(f)
         first = 1
         while True:
-            lines = list(itertools.islice(f, sizer.lines))
-            if not lines:
+            chunk = list(itertools.islice(lines, sizer.lines))
+            if not chunk:
                 return
-            yield LinesTask(first, b"".join(lines), len(lines), details)
-            first += len(lines)
+            yield LinesTask(first, b"".join(chunk), len(chunk), details)
+            first += len(chunk)
+
+
+def _lines(f: IO[bytes]) -> Iterator[bytes]:
+    head = f.read(4)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not head.startswith(codecs.BOM_UTF32_LE):
+        f.seek(0)
+        text = io.TextIOWrapper(f, encoding="utf-16", errors="replace", newline="")
+        for line in text:
+            yield line.encode("utf-8", errors="surrogatepass")
+        return
+    f.seek(len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0)
+    yield from f
 
 
 def parse_row(number: int, raw: bytes, reference_column: str) -> tuple[Sample, dict[str, Any]] | RowError:
@@ -95,43 +148,27 @@ def parse_row(number: int, raw: bytes, reference_column: str) -> tuple[Sample, d
     try:
         obj = _loads(raw)
     except UnicodeDecodeError as exc:
-        return RowError(number, f"not valid UTF-8 ({exc.reason} at byte {exc.start})")
+        hint = " (the file looks UTF-16: convert it to UTF-8)" if b"\x00" in raw else ""
+        return RowError(number, f"not valid UTF-8 ({exc.reason} at byte {exc.start}){hint}")
     except json.JSONDecodeError as exc:
-        return RowError(number, f"invalid JSON: {exc.msg} at column {exc.colno}")
+        return RowError(number, f"invalid JSON: {exc.msg} at column {exc.colno}{_json_hint(number, raw)}")
+    except (ValueError, RecursionError, MemoryError) as exc:  # too deep, an integer past 4,300 digits
+        return RowError(number, f"cannot be read: {str(exc)[:200]}")
     if not isinstance(obj, dict):
-        return RowError(number, f"expected a JSON object, got {_kind(obj)}")
-    problem = completion_problem(obj.get("completion", _MISSING))
+        return RowError(number, f"expected a JSON object, got {kind_of(obj)}{_json_hint(number, raw)}")
+    problem = completion_problem(obj.get("completion", MISSING))
     if problem:
         return RowError(number, f"field 'completion': {problem}")
-    columns = {k: v for k, v in obj.items() if k not in ("completion", "prompt", reference_column)}
-    for key in OUTPUT_KEYS:
-        columns.pop(key, None)  # a scored file scored again: old results are not inputs
-    return Sample(obj["completion"], obj.get("prompt"), obj.get(reference_column), columns), obj
+    return row_sample(obj, reference_column), obj
 
 
-_MISSING = object()
-
-
-def completion_problem(value: Any) -> str | None:
-    """Why ``value`` is not a completion (text or chat messages), or None when it is one."""
-    if value is _MISSING:
-        return "missing; every row needs the model's output in 'completion'"
-    if isinstance(value, str):
-        return None
-    if not isinstance(value, list):
-        return f"expected a string or a list of chat messages, got {_kind(value)}"
-    for i, message in enumerate(value):
-        if not isinstance(message, dict) or not isinstance(message.get("role", "assistant"), str):
-            return f"message [{i}] must be an object like {{\"role\": \"assistant\", \"content\": \"...\"}}"
-        content = message.get("content")
-        if content is not None and not isinstance(content, (str, list)):
-            return f"message [{i}] 'content' must be a string or a list of parts, got {_kind(content)}"
-    return None
-
-
-def _kind(value: Any) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
-    return names.get(type(value), "a number")
+def _json_hint(number: int, raw: bytes) -> str:
+    if b"\x00" in raw:
+        return " (NUL bytes: the line looks UTF-16; convert the file to UTF-8, e.g. iconv -f UTF-16 -t UTF-8)"
+    if number == 1 and raw.lstrip().startswith(b"["):
+        return (". The file looks like one JSON array; rewardkit reads JSON Lines (one object per line): "
+                "convert it with  jq -c '.[]' FILE.json > FILE.jsonl")
+    return ""
 
 
 @dataclass
@@ -198,10 +235,18 @@ def render_line(raw: bytes, obj: dict[str, Any], scored: Scored, details: bool) 
     text = raw.decode("utf-8").rstrip()
     if text.endswith("}") and len(obj) > 0 and not any(k in obj for k in OUTPUT_KEYS):
         # Splice rather than re-encode: faster for long completions, and the input stays byte-for-byte.
-        return text[:-1] + ", " + orjson.dumps(extra).decode()[1:]
+        return text[:-1] + ", " + _dumps(extra)[1:]
     merged = {k: v for k, v in obj.items() if k not in OUTPUT_KEYS}
     merged.update(extra)
-    return json.dumps(merged, ensure_ascii=False)
+    return _dumps(merged)
+
+
+def _dumps(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        # A lone surrogate (valid in JSON text, not in UTF-8) or a huge integer: ASCII escapes keep it exact.
+        return json.dumps(value, ensure_ascii=True)
 
 
 class AtomicWriter:

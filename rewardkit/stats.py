@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .evaluate import Scored
-from .types import Status
+from .types import FAILED_STATUSES, Status
 
 TOTAL = "(total)"
 
@@ -19,6 +20,7 @@ class TermStats:
     timeouts: int = 0
     not_applicable: int = 0
     bugs: int = 0  # the reward itself raised or broke its contract
+    failed: int = 0  # masked: no value because something failed (errors, bugs, timeouts without a value)
 
     @property
     def mean(self) -> float | None:
@@ -27,6 +29,8 @@ class TermStats:
     def add(self, value: float | None, status: Status) -> None:
         if value is None:
             self.nulls += 1
+            if status in FAILED_STATUSES:
+                self.failed += 1
         else:
             self.count += 1
             self.total += value
@@ -47,6 +51,7 @@ class TermStats:
         self.timeouts += other.timeouts
         self.not_applicable += other.not_applicable
         self.bugs += other.bugs
+        self.failed += other.failed
 
 
 @dataclass
@@ -62,6 +67,13 @@ class Stats:
         # The total has no status of its own: a null total counts as a null, never as an error.
         (terms.get(TOTAL) or terms.setdefault(TOTAL, TermStats())).add(scored.total, Status.OK)
 
+    @classmethod
+    def of(cls, results: Iterable[Scored]) -> Stats:
+        stats = cls()
+        for r in results:
+            stats.add(r)
+        return stats
+
     def merge(self, other: Stats) -> None:
         self.rows += other.rows
         for path, ts in other.terms.items():
@@ -72,4 +84,26 @@ class Stats:
         if ts is None:
             return 0.0
         applicable = ts.count + ts.nulls - ts.not_applicable
-        return ts.errors / applicable if applicable else 0.0
+        return ts.failed / applicable if applicable else 0.0
+
+
+#: The one name for "this row's total is masked" in every trainer's metrics and logs.
+MASKED = "rewardkit/masked"
+
+
+def trainer_metrics(stats: Stats, skip_means: Iterable[str] = ()) -> dict[str, float]:
+    """Per-term means and failure counts as trainers log them (``rewardkit/<term>/mean|errors|...``),
+    plus the fraction of masked rows. ``skip_means``: terms whose mean the trainer logs itself."""
+    out: dict[str, float] = {}
+    skip = set(skip_means)
+    for path, ts in stats.terms.items():
+        if path == TOTAL:
+            if stats.rows:
+                out[MASKED] = ts.nulls / stats.rows
+            continue
+        if ts.mean is not None and path not in skip:
+            out[f"rewardkit/{path}/mean"] = ts.mean
+        out[f"rewardkit/{path}/errors"] = float(ts.errors)
+        out[f"rewardkit/{path}/timeouts"] = float(ts.timeouts)
+        out[f"rewardkit/{path}/bugs"] = float(ts.bugs)
+    return out

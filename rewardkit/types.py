@@ -11,6 +11,7 @@ Policy carried by these types (see README, "Scores and failures"):
 from __future__ import annotations
 
 import enum
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,12 +53,45 @@ def completion_text(completion: Completion) -> str:
     """The text a reward grades: the string itself, or the assistant's messages of a chat completion joined.
 
     TRL passes ``[{"role": "assistant", "content": ...}]``; a multi-turn completion may hold several
-    assistant messages (tool use), and the answer is spread over them, so all are joined in order.
+    assistant messages (tool use), and the answer is spread over them, so all are joined in order. When TRL
+    parses a response template or tools (trl 1.16), the reasoning arrives in ``reasoning_content`` and calls
+    in ``tool_calls``, not in ``content``: the reasoning is put back as ``<think>...</think>`` before the
+    content and each call after it in the Hermes form ``<tool_call>{"name": ..., "arguments": ...}</tool_call>``,
+    so format and answer rewards see what the model wrote.
     """
     if isinstance(completion, str):
         return completion
-    parts = [message_text(m.get("content")) for m in completion if m.get("role", "assistant") == "assistant"]
+    parts = [assistant_text(m) for m in completion if m.get("role", "assistant") == "assistant"]
     return "\n".join(parts)
+
+
+def assistant_text(message: Message) -> str:
+    """One assistant message as text: reasoning, content and tool calls, in the order the model wrote them."""
+    text = message_text(message.get("content"))
+    reasoning = message.get("reasoning_content", message.get("reasoning"))
+    if isinstance(reasoning, str) and reasoning.strip() and "<think>" not in text:
+        text = f"<think>\n{reasoning.strip()}\n</think>\n{text}"
+    calls = message.get("tool_calls")
+    if isinstance(calls, Sequence) and not isinstance(calls, str):
+        rendered = [_tool_call_text(c) for c in calls if isinstance(c, Mapping)]
+        text = "\n".join([text, *rendered]) if text else "\n".join(rendered)
+    return text
+
+
+def _tool_call_text(call: Mapping[str, Any]) -> str:
+    function = call.get("function", call)
+    name = function.get("name") if isinstance(function, Mapping) else None
+    arguments = function.get("arguments") if isinstance(function, Mapping) else None
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments)
+        except ValueError:
+            pass
+    try:
+        body = json.dumps({"name": name, "arguments": arguments}, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        body = json.dumps({"name": str(name), "arguments": str(arguments)}, ensure_ascii=False)
+    return f"<tool_call>{body}</tool_call>"
 
 
 def prompt_text(prompt: Any) -> str:

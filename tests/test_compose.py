@@ -116,9 +116,19 @@ def test_an_infrastructure_null_masks_the_total_unless_on_null_is_skip() -> None
 
 def test_an_error_rate_over_budget_raises() -> None:
     reward = Composition(config_of((INFRA, 1.0, 5.0), max_error_rate=0.5))
-    reward(completions=["down", "up", "up", "up"])  # 25%: fine
-    with pytest.raises(ErrorBudgetExceeded, match="3 of 4 scores of 'infra'"):
-        reward(completions=["down", "down", "down", "up"])
+    reward(completions=["down", "up", "up", "up"])  # 1 of 4: fine
+    reward(completions=["down", "down", "down", "up"])  # 4 of the last 8: not over 50%
+    with pytest.raises(ErrorBudgetExceeded, match="5 of the last 9 scores of 'infra'"):
+        reward(completions=["down"])
+
+
+def test_the_error_budget_spans_one_sample_calls() -> None:
+    # verl and OpenRLHF send one sample per call: the window over recent calls still catches an outage.
+    reward = Composition(config_of((INFRA, 1.0, 5.0), max_error_rate=0.5))
+    for _ in range(3):
+        reward(completions=["down"])
+    with pytest.raises(ErrorBudgetExceeded, match="4 of the last 4"):
+        reward(completions=["down"])
 
 
 def test_log_metric_receives_per_term_means_and_error_counts() -> None:

@@ -27,16 +27,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from ..compose import TRAINER_KWARGS, Composition, compose
+from ..compose import Composition, compose
 from ..config import CompositionConfig
 from ..evaluate import Scored
+from ..rows import TRAINER_KWARGS
 from ..runner import default_workers
-from ..stats import Stats
+from ..stats import Stats, trainer_metrics
+from ..types import Status
 
 RewardSource = Composition | CompositionConfig | Mapping[str, Any] | Sequence[Any] | str | Path
 _TOTAL = "total"
@@ -69,9 +71,7 @@ class _SharedScorer:
                     self._last = None
             future.set_exception(exc)
             return
-        log_metric = call.get("log_metric")
-        if callable(log_metric):
-            _log_failures(results, log_metric, top_level=self._top_level())
+        log_to_trainer(results, call, skip_means=self._top_level())
         future.set_result(results)
 
     def _top_level(self) -> set[str]:
@@ -181,21 +181,24 @@ def _same_call(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     return True
 
 
-def _log_failures(
-    results: Sequence[Scored], log_metric: Callable[[str, float], Any], top_level: set[str]
-) -> None:
-    """Failure counts per term, masked rows, and nested terms' means (TRL logs top-level means itself)."""
+def log_to_trainer(results: Sequence[Scored], call: Mapping[str, Any], skip_means: set[str]) -> None:
+    """Per-term metrics through TRL's ``log_metric`` and, through ``log_extra``, a per-completion column
+    saying which terms did not score (status and reason), shown in TRL's completions table."""
     if not results:
         return
-    stats = Stats()
-    for r in results:
-        stats.add(r)
-    log_metric("rewardkit/masked_rows", float(sum(1 for r in results if r.total is None)))
-    for path in results[0].scores:
-        ts = stats.terms[path]
-        if path not in top_level and ts.mean is not None:
-            log_metric(f"rewardkit/{path}/mean", ts.mean)
-        log_metric(f"rewardkit/{path}/errors", float(ts.errors))
-        log_metric(f"rewardkit/{path}/timeouts", float(ts.timeouts))
+    log_metric, log_extra = call.get("log_metric"), call.get("log_extra")
+    if callable(log_metric):
+        for name, value in trainer_metrics(Stats.of(results), skip_means).items():
+            log_metric(name, value)
+    if callable(log_extra):
+        log_extra("rewardkit", [_outcome(r) for r in results])
+
+
+def _outcome(scored: Scored) -> str:
+    """``ok``, or each term that did not give an ok value, with its status and reason."""
+    bad = [f"{path}: {s.status.value} ({s.reason})" for path, s in scored.scores.items()
+           if s.status is not Status.OK and s.status is not Status.NOT_APPLICABLE]
+    return "; ".join(bad)[:300] if bad else "ok"
+
 
 __all__ = ["AsyncTermReward", "TermReward", "reward_funcs", "reward_weights", "splits_into_terms"]

@@ -1,0 +1,138 @@
+"""How a row, or a trainer's call, becomes `Sample`s: the one place every front door builds samples.
+
+Decided here and nowhere else:
+
+- which column is the gold (``reference_column``) and which keys are not columns (the completion, the prompt,
+  the trainer's own keyword arguments, results of an earlier scoring);
+- what a completion is: text, or chat messages (their ``content``, TRL's ``reasoning_content`` and
+  ``tool_calls`` are read by `rewardkit.types.completion_text`);
+- trailing special tokens: trainers that decode with special tokens kept (OpenRLHF) end every response in
+  ``<|im_end|>``, ``</s>``, ``<|eot_id|>``...; a format reward would fail every well-formed answer, so the
+  end-of-sequence and padding tokens a response ends with are removed;
+- prompt stripping: OpenRLHF sends prompt + response as one query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .errors import InputError, ShapeError
+from .types import Completion, Sample
+
+#: Keyword arguments trainers pass that are not dataset columns (TRL 1.16: trainer_state, log_extra,
+#: log_metric, environments; verl: reward_router_address, reward_model_tokenizer).
+TRAINER_KWARGS = frozenset({
+    "trainer_state", "log_extra", "log_metric", "environments",
+    "reward_router_address", "reward_model_tokenizer",
+})  # fmt: skip
+#: Keys a scored line carries; a file scored again must not read its old results as inputs.
+OUTPUT_KEYS = ("rewards", "reward", "reward_details")
+_NOT_COLUMNS = frozenset({"completion", "prompt", *OUTPUT_KEYS})
+
+#: End-of-sequence and padding tokens of common chat templates (Qwen/ChatML, Llama 2/3, Mistral, Gemma,
+#: Phi, DeepSeek, GPT-OSS), removed from the end of a response however many times they repeat.
+SPECIAL_SUFFIXES = (
+    "<|im_end|>", "<|endoftext|>", "<|end_of_text|>", "<|eot_id|>", "<|eom_id|>", "</s>", "<eos>",
+    "<end_of_turn>", "<|end|>", "<|return|>", "<｜end▁of▁sentence｜>", "<|end▁of▁sentence|>",
+    "<pad>", "<|pad|>", "[PAD]", "<|finetune_right_pad_id|>",
+)  # fmt: skip
+_SUFFIX_ENDS = frozenset(s[-1] for s in SPECIAL_SUFFIXES)
+
+
+def strip_special_suffix(text: str) -> str:
+    """``text`` without the end-of-sequence and padding tokens (and whitespace) it ends with."""
+    end = len(text)
+    while True:
+        while end and text[end - 1].isspace():
+            end -= 1
+        if not end or text[end - 1] not in _SUFFIX_ENDS:
+            break
+        for token in SPECIAL_SUFFIXES:
+            if text.startswith(token, end - len(token)):
+                end -= len(token)
+                break
+        else:
+            break
+    return text if end == len(text) else text[:end]
+
+
+def clean_completion(completion: Completion) -> Completion:
+    """A completion as rewards should see it: text without trailing special tokens (messages as they are)."""
+    if isinstance(completion, str) and completion and completion[-1] in _SUFFIX_ENDS | {" ", "\n"}:
+        return strip_special_suffix(completion)
+    return completion
+
+
+def row_sample(row: Mapping[str, Any], reference_column: str) -> Sample:
+    """A `Sample` from one row (a JSONL line, a server request's sample, a dataset row)."""
+    columns = {k: v for k, v in row.items() if k not in _NOT_COLUMNS and k != reference_column}
+    return Sample(clean_completion(row["completion"]), row.get("prompt"), row.get(reference_column), columns)
+
+
+def call_samples(
+    prompts: Sequence[Any] | None, completions: Sequence[Any] | None, kwargs: Mapping[str, Any],
+    reference_column: str,
+) -> list[Sample]:
+    """`Sample`s from a trainer's call: keyword lists with one entry per completion (TRL's contract)."""
+    if completions is None:
+        raise InputError("pass completions=[...] (one string or chat-message list per completion)")
+    if isinstance(completions, str) or not isinstance(completions, Sequence):
+        raise ShapeError(f"completions must be a list, got {type(completions).__name__}")
+    n = len(completions)
+    columns = {k: v for k, v in kwargs.items() if k not in TRAINER_KWARGS and k not in OUTPUT_KEYS}
+    for name, values in {"prompts": prompts, **columns}.items():
+        if values is None:
+            continue
+        if not isinstance(values, Sequence) or isinstance(values, (str, bytes)):
+            raise ShapeError(f"{name} must be a list with one entry per completion, got {type(values).__name__}")
+        if len(values) != n:
+            raise ShapeError(f"{name} has {len(values)} entries but there are {n} completions")
+    gold = columns.pop(reference_column, None)
+    names = list(columns)
+    return [
+        Sample(
+            clean_completion(completions[i]),
+            None if prompts is None else prompts[i],
+            None if gold is None else gold[i],
+            {k: columns[k][i] for k in names},
+        )
+        for i in range(n)
+    ]
+
+
+def strip_prompt(query: str, prompt: str) -> str | None:
+    """The response part of ``query``: what follows the first occurrence of ``prompt`` (None if absent).
+
+    The trainer's decode may keep a BOS or padding before the prompt, so the prompt is searched, not only
+    matched at the start.
+    """
+    if query.startswith(prompt):
+        return query[len(prompt) :]
+    at = query.find(prompt) if prompt else 0
+    return None if at < 0 else query[at + len(prompt) :]
+
+
+MISSING: Any = object()
+
+
+def completion_problem(value: Any) -> str | None:
+    """Why ``value`` is not a completion (text or chat messages), or None when it is one."""
+    if value is MISSING:
+        return "missing; every row needs the model's output in 'completion'"
+    if isinstance(value, str):
+        return None
+    if not isinstance(value, list):
+        return f"expected a string or a list of chat messages, got {kind_of(value)}"
+    for i, message in enumerate(value):
+        if not isinstance(message, dict) or not isinstance(message.get("role", "assistant"), str):
+            return f"message [{i}] must be an object like {{\"role\": \"assistant\", \"content\": \"...\"}}"
+        content = message.get("content")
+        if content is not None and not isinstance(content, (str, list)):
+            return f"message [{i}] 'content' must be a string or a list of parts, got {kind_of(content)}"
+    return None
+
+
+def kind_of(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")

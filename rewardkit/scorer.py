@@ -1,0 +1,173 @@
+"""`Scorer`: the one way every front door scores samples, with one time-budget rule at every batch size.
+
+- ``workers`` = 0: in the caller's thread (fastest for cheap rewards; time budgets are the rewards' own:
+  the math reward bounds itself, the code sandbox kills its programs).
+- ``workers`` > 0: in worker processes, each reward's ``timeout_s`` enforced by a kill from outside
+  (`rewardkit.runner.WorkerPool`), whatever the batch size: one sample or ten thousand.
+
+Why lanes, one per worker process, fed from one shared queue: `WorkerPool.map` serves one caller at a time
+in input order, so a single slow sample would hold back every caller batched with it, and trainers that call
+from many threads (verl's reward loop, OpenRLHF's one sample per request, TRL's async groups) would queue
+behind each other. A lane takes whatever is queued, up to `MAX_BATCH` samples from many callers at once,
+so one-sample calls at high concurrency pay one round trip per batch, not per sample.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from .config import CompositionConfig
+from .errors import RewardkitError, WorkerError
+from .evaluate import Scored, evaluate_chunk
+from .runner import WorkerPool
+from .types import Sample
+
+log = logging.getLogger("rewardkit")
+
+#: Most samples a lane scores in one round trip: enough to amortise it, few enough to spread a batch.
+MAX_BATCH = 64
+
+
+class ScorerClosed(RewardkitError):
+    """The scorer is shutting down and takes no new work."""
+
+
+@dataclass
+class _Call:
+    future: Future[list[Scored]]
+    results: list[Scored | None]
+    remaining: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass(frozen=True)
+class _Part:
+    call: _Call
+    start: int
+    samples: list[Sample]
+
+
+class Scorer:
+    """Scores sample lists for any number of concurrent callers; thread-safe."""
+
+    def __init__(self, config: CompositionConfig, workers: int = 0) -> None:
+        self.config = config
+        self.workers = max(0, workers)
+        self._queue: queue.SimpleQueue[_Part | None] = queue.SimpleQueue()
+        self._closed = False
+        self._lanes: list[threading.Thread] = []
+        self._start_lock = threading.Lock()
+
+    def score(self, samples: Sequence[Sample]) -> list[Scored]:
+        """Every sample's result, in order."""
+        if self.workers == 0:
+            return evaluate_chunk(self.config, samples)
+        return self.submit(samples).result()
+
+    def submit(self, samples: Sequence[Sample]) -> Future[list[Scored]]:
+        """A future of every sample's result, in order (in-process scoring completes it before returning)."""
+        future: Future[list[Scored]] = Future()
+        if self._closed:
+            raise ScorerClosed("the scorer is shutting down; retry on another replica")
+        if not samples:
+            future.set_result([])
+        elif self.workers == 0:
+            try:
+                future.set_result(evaluate_chunk(self.config, samples))
+            except Exception as exc:  # a bug in rewardkit: the caller sees it, as from a worker
+                future.set_exception(exc)
+        else:
+            self._ensure_lanes()
+            size = max(1, min(MAX_BATCH, -(-len(samples) // (2 * self.workers))))
+            starts = range(0, len(samples), size)
+            call = _Call(future, [None] * len(samples), len(starts))
+            for i in starts:
+                self._queue.put(_Part(call, i, list(samples[i : i + size])))
+        return future
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Finish the work already queued, then stop the lanes and their worker processes."""
+        if self._closed:
+            return
+        self._closed = True
+        for _ in self._lanes:
+            self._queue.put(None)
+        for lane in self._lanes:
+            lane.join(timeout)
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    # -- lanes -------------------------------------------------------------------------------------
+
+    def _ensure_lanes(self) -> None:
+        if self._lanes:
+            return
+        with self._start_lock:
+            while len(self._lanes) < self.workers:
+                lane = threading.Thread(target=self._lane, name=f"rewardkit-lane-{len(self._lanes)}", daemon=True)
+                lane.start()
+                self._lanes.append(lane)
+
+    def _take(self, first: _Part) -> tuple[list[_Part], bool]:
+        """``first`` and whatever else is queued, up to `MAX_BATCH` samples; and whether to stop after."""
+        parts, count = [first], len(first.samples)
+        while count < MAX_BATCH:
+            try:
+                part = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if part is None:
+                return parts, True
+            parts.append(part)
+            count += len(part.samples)
+        return parts, False
+
+    def _lane(self) -> None:
+        pool = WorkerPool(self.config, evaluate_chunk, 1)
+        try:
+            stop = False
+            while not stop and (first := self._queue.get()) is not None:
+                parts, stop = self._take(first)
+                parts = [p for p in parts if not p.call.future.done()]  # cancelled, or a part failed
+                if not parts:
+                    continue
+                try:
+                    batch = [s for p in parts for s in p.samples]
+                    results = [r for chunk in pool.map([batch]) for r in chunk]
+                except Exception as exc:
+                    log.error("scoring %d samples failed: %s", sum(len(p.samples) for p in parts), exc)
+                    for p in parts:
+                        _fail(p.call, exc)
+                    if isinstance(exc, WorkerError):
+                        pool.close()  # start afresh with a new worker process
+                        pool = WorkerPool(self.config, evaluate_chunk, 1)
+                    continue
+                at = 0
+                for p in parts:
+                    _deliver(p, results[at : at + len(p.samples)])
+                    at += len(p.samples)
+        finally:
+            pool.close()
+
+
+def _fail(call: _Call, exc: BaseException) -> None:
+    with call.lock, contextlib.suppress(Exception):
+        if not call.future.done():
+            call.future.set_exception(exc)
+
+
+def _deliver(part: _Part, results: list[Scored]) -> None:
+    call = part.call
+    with call.lock:
+        call.results[part.start : part.start + len(results)] = results
+        call.remaining -= 1
+        if call.remaining == 0 and not call.future.done():
+            call.future.set_result([r for r in call.results if r is not None])
