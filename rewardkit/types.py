@@ -10,6 +10,7 @@ Policy carried by these types (see README, "Scores and failures"):
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import math
@@ -83,10 +84,8 @@ def _tool_call_text(call: Mapping[str, Any]) -> str:
     name = function.get("name") if isinstance(function, Mapping) else None
     arguments = function.get("arguments") if isinstance(function, Mapping) else None
     if isinstance(arguments, str):
-        try:
+        with contextlib.suppress(ValueError):  # arguments a model wrote as broken JSON stay a string
             arguments = json.loads(arguments)
-        except ValueError:
-            pass
     try:
         body = json.dumps({"name": name, "arguments": arguments}, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
