@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from . import budget
-from .extract import choice_letter, extract_answer, extract_choice, last_boxed_group
+from .extract import choice_hedged, choice_letter, extract_answer, extract_choice, last_boxed_group
 from .normalize import clean, nesting_depth, strip_delimiters, text_content
-from .numeric import Num, numbers_equal, parse_number
+from .numeric import Num, huge, numbers_equal, parse_number, unit
+from .policy import split_alternatives
 from .structure import compare_answers
 
 
@@ -56,7 +57,6 @@ class Gold:
 
 _GOLD_CHOICE = re.compile(r"^\s*(?:\(([A-J])\)|([A-J]))(?:\s+[A-Z][a-z].*)?\s*$", re.S)
 _LIST_WORDS = re.compile(r"\s*,?\s*(?:\\text\s*\{\s*(?:and|or)\s*\}|\band\b|\bor\b)\s*")
-_HEDGE = re.compile(r"\b(?:or|either)\b|\\lor\b")
 _WORDS = re.compile(r"^[^\W\d_]+(?: [^\W\d_]+)*$")
 
 
@@ -108,17 +108,30 @@ def check(gold: str, completion: str, limits: Limits) -> Verdict:
     if found.answer is None:
         return Verdict(False, "ok", "no final answer found in the completion", g.answer, "", None)
     if found.hedged:
-        return Verdict(False, "ok", f"hedged answer ({found.source})", g.answer, "", found.answer)
-    return _check_answer(gold, found.answer, limits)
+        return Verdict(False, "ok", f"hedged or negated answer ({found.source})", g.answer, "", found.answer)
+    if found.alternatives and g.multi:  # "x = 2 or x = 3" for a list of solutions: one list
+        return _check_answer(gold, ", ".join((*found.alternatives, found.answer)), limits)
+    verdict = _check_answer(gold, found.answer, limits)
+    for other in found.alternatives:  # the policy: every alternative must equal the gold
+        if not verdict.equivalent:
+            break
+        alt = _check_answer(gold, other, limits)
+        if not alt.equivalent:
+            why = f"an alternative answer ({other[:40]!r}) is not the gold ({found.source})"
+            return Verdict(False, alt.status, why, g.answer, alt.answer_parse, found.answer, alt.path)
+    return verdict
 
 
 def _check_choice(g: Gold, completion: str, limits: Limits) -> Verdict:
     found = extract_answer(completion, number_fallback=False)
-    if found.hedged:
-        return Verdict(False, "ok", f"hedged answer ({found.source})", str(g.choice), "", found.answer)
-    letter = choice_letter(found.answer) if found.answer else None
-    if letter is None and found.source != "whole text":
-        letter = extract_choice(completion)
+    if found.source.startswith("answer tag") and found.alternatives:
+        letters = {choice_letter(a) or a.strip() for a in (found.answer or "", *found.alternatives)}
+        if len(letters) > 1:
+            return Verdict(False, "ok", "hedged answer (answer blocks disagree)", str(g.choice), "", found.answer)
+    # A bare short answer is read as a whole ("\\mathrm{E}*2" is no letter); else the choice reader.
+    letter = choice_letter(found.answer or "") if found.source == "whole text" else extract_choice(completion)
+    if letter is not None and choice_hedged(completion, letter):
+        return Verdict(False, "ok", f"hedged answer ({letter} and another letter)", str(g.choice), "", letter)
     ok = letter == g.choice
     reason = f"chose {letter}, gold is {g.choice}" if letter else "no choice letter found"
     return Verdict(ok, "ok", reason, str(g.choice), letter or "", letter)
@@ -132,18 +145,38 @@ def _check_answer(gold: str, answer: str, limits: Limits) -> Verdict:
         why = f"answer of {len(answer)} chars, nesting {nesting_depth(answer)}, is over the caps"
         return Verdict(False, "timeout", why, g.answer, "", answer[:200])
     cleaned = clean(answer)
-    pred = _as_list(cleaned)
-    if _HEDGE.search(cleaned) and not g.multi:  # before `_as_list` turns "41 or 42" into a list
-        return Verdict(False, "ok", "hedged answer (several alternatives)", g.answer, pred, answer)
+    parts = split_alternatives(cleaned)
+    if len(parts) > 1 and not g.multi:  # before `_as_list` turns "41 or 42" into a list
+        for part in parts:  # the policy: every alternative must equal the gold
+            verdict = _check_one(g, clean(part), part, limits)
+            if not verdict.equivalent:
+                return Verdict(False, verdict.status, "hedged answer (an alternative is not the gold)",
+                               g.answer, verdict.answer_parse, answer, verdict.path)
+        return verdict
+    return _check_one(g, _as_list(cleaned), answer, limits)
+
+
+_ZERO_DENOMINATOR = re.compile(r"/\s*[-+]?0+(?![\d.])|\\frac\s*\{[^{}]*\}\s*\{\s*0+\s*\}|\\frac\s*\d0")
+
+
+def _check_one(g: Gold, pred: str, answer: str, limits: Limits) -> Verdict:
+    assert g.answer is not None
     fast = _fast(g, pred, answer)
     if fast is not None:
         return fast
+    if _ZERO_DENOMINATOR.search(pred):
+        return Verdict(False, "ok", "a division by zero equals nothing", g.answer, pred, answer)
+    if g.number is not None and huge(pred) and not huge(g.answer):
+        return Verdict(False, "ok", "a number too large to be the gold", g.number.show(), pred[:80], answer)
     return _symbolic(g.answer, pred, answer, limits)
 
 
 def _fast(g: Gold, pred: str, answer: str) -> Verdict | None:
     number = parse_number(pred)
     if g.number is not None and number is not None:
+        gu, pu = unit(g.answer or ""), unit(pred)
+        if gu is not None and pu is not None and gu != pu:
+            return Verdict(False, "ok", f"units differ ({pu}, gold {gu})", g.number.show(), number.show(), answer)
         ok = numbers_equal(g.number, number)
         return Verdict(ok, "ok", "numbers compared exactly", g.number.show(), number.show(), answer)
     words = _words(pred)

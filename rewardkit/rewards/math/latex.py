@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
-from math import factorial
+from math import comb, factorial
 
 from .algebra import Decline, Ratio, constant, root_rational, sqrt_rational, symbol
 from .values import Group, Inf, Value
@@ -209,6 +209,11 @@ class ExprParser:
             return top / as_ratio(self.argument())
         if name == "sqrt":
             return self.sqrt()
+        if name in ("binom", "dbinom", "tbinom"):
+            n, k = as_ratio(self.argument()).rational(), as_ratio(self.argument()).rational()
+            if n is None or k is None or n.denominator != 1 or k.denominator != 1 or not 0 <= n <= 3000:
+                raise Decline("binomial")
+            return Ratio(constant(comb(int(n), int(k)) if k >= 0 else 0))
         if name == "pi":
             return Ratio(symbol("pi"))
         if name == "infty":

@@ -17,7 +17,9 @@ _TEXT_BLOCK = re.compile(
 )
 _DEGREES = re.compile(r"\^\s*\{?\\circ\}?|°")
 _SQRT_PAREN = re.compile(r"\\sqrt\s*\(([^()]*)\)")
-_TRAILING_PUNCT = re.compile(r"(?:[\s.,;:!。，]|\\(?![a-zA-Z{}$%]))+$")
+#: "!" after a digit or a closing bracket is a factorial (``6!``), not punctuation.
+_TRAILING_PUNCT = re.compile(r"(?:[\s.,;:。，]|(?<![\d})\]!])!|\\(?![a-zA-Z{}$%]))+$")
+_CHOOSE = re.compile(r"^\{?\s*([^{}\\]+?)\s*\\choose\s*([^{}\\]+?)\s*\}?$")
 _THOUSANDS_GROUP = re.compile(r"(?<=\d)(?:\{,\}|,\\!|,\s?\\!\s?)(?=\d{3})")
 
 
@@ -45,6 +47,8 @@ def clean(answer: str) -> str:
     s = _THOUSANDS_GROUP.sub(",", s)
     s = _SPACING.sub(_space, s)
     s = _SQRT_PAREN.sub(r"\\sqrt{\1}", s)
+    if "\\choose" in s:  # "{n \\choose k}", TeX's binomial
+        s = _CHOOSE.sub(r"\\binom{\1}{\2}", s)
     s = s.replace("\\displaystyle", "").replace("\\mathrm{e}", "e").replace("\\$", "$")
     return re.sub(r"\s+", " ", s).strip()
 

@@ -8,6 +8,7 @@ symbolic path.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -40,6 +41,8 @@ _UNIT_TAIL = re.compile(
     r"^(.*?[\d}])\s*(?:\\(?:text|mbox|textnormal|textbf|mathrm)\s*\{[^{}]*\}|(?i:" + _UNIT_WORDS + r")"
     r"(?![^\W\d_¹²³])|(?:" + _UNITS2 + r")(?![^\W\d_¹²³])|m(?=²|³|\^\{?[23]\}?$))(?:\^\{?\d\}?|²|³)?$"
 )
+#: A unit word right after an extracted number ("5 feet") travels with it, so units can be compared.
+UNIT_AFTER = re.compile(r"^ ?(?!in(?![a-z]))(?:(?i:" + _UNIT_WORDS + r")|cm|mm|km|kg|mg|ml|mL|ft|yd|mi|lb|oz)(?![^\W\d_])")
 _FUNCTION_WORDS = frozenset({"sin", "cos", "tan", "log", "ln", "exp", "pi", "sqrt", "frac", "cot", "sec"})
 
 
@@ -74,6 +77,54 @@ def parse_number(answer: str) -> Num | None:
             s = unit.group(1).strip()
     num = _signed(_unbrace(s))
     return None if num is None else Num(num.value, num.decimals, percent)
+
+
+_CANONICAL = {
+    "cm": "centimeter", "mm": "millimeter", "km": "kilometer", "m": "meter", "kg": "kilogram", "mg": "milligram",
+    "g": "gram", "ml": "milliliter", "l": "liter", "hr": "hour", "hrs": "hour", "h": "hour", "ft": "foot",
+    "feet": "foot", "yd": "yard", "mi": "mile", "lb": "pound", "lbs": "pound", "oz": "ounce", "in": "inch",
+    "inches": "inch", "sec": "second", "secs": "second", "s": "second", "min": "minute", "mins": "minute",
+    "deg": "degree", "rad": "radian", "metre": "meter", "litre": "liter", "centimetre": "centimeter",
+    "millimetre": "millimeter", "kilometre": "kilometer",
+}
+_UNIT_WORD = re.compile(r"(?:square|sq|cubic)?\s*([a-zA-Z]+)\s*$")
+
+
+def unit(answer: str) -> str | None:
+    """The canonical unit an answer ends in ("5 feet" -> foot, "5 \\text{ m}" -> meter), when known."""
+    s = re.sub(r"\\(?:text|mbox|textnormal|textbf|mathrm)\s*\{([^{}]*)\}", r" \1", clean(answer))
+    m = _UNIT_TAIL.match(s)
+    if not m:
+        return None
+    word = _UNIT_WORD.search(re.sub(r"(?:\^\{?\d\}?|²|³)$", "", s[len(m.group(1)) :]).strip())
+    if not word:
+        return None
+    name = word.group(1).lower()
+    name = _CANONICAL.get(name, name)
+    name = _CANONICAL.get(name.rstrip("s"), name.rstrip("s")) if name.endswith("s") and len(name) > 3 else name
+    known = set(_CANONICAL.values()) | {"yard", "mile", "gallon", "ton", "tonne", "hour", "day", "week",
+                                        "month", "year", "minute", "second", "cent", "degree", "unit"}
+    return name if name in known else None
+
+
+_TOWER = re.compile(r"^\(?\s*(\d{1,6})\s*((?:\^\s*\{?\s*\(?\s*\d{1,6}\s*)+)[\s})]*(!?)$")
+_BIG_FACTORIAL = re.compile(r"^\(?\s*(?:\d{5,}|\d+\s*\^\s*\{?\s*\d+\s*\}?)\s*\)?\s*!$")
+
+
+def huge(answer: str) -> bool:
+    """A power tower or factorial of plain integers worth more than 10^30000 (``10^{10^{10^{10}}}``,
+    ``(10^{10})!``): no plain gold number equals it, and sympy would spend its whole budget on it."""
+    s = answer.replace(" ", "")
+    if _BIG_FACTORIAL.match(s):
+        return True
+    m = _TOWER.match(s)
+    if not m or int(m.group(1)) < 2:
+        return False
+    levels = [int(x) for x in re.findall(r"\d+", m.group(2))]
+    exponent = 1.0
+    for level in reversed(levels):  # the exponent of the base, capped: only "past the bound" matters
+        exponent = 1e300 if exponent * math.log10(max(level, 1)) > 300 else float(level) ** exponent
+    return exponent >= 1e5
 
 
 def _unbrace(s: str) -> str:

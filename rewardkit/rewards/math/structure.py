@@ -227,6 +227,9 @@ def _relation(g: Value, p: Value) -> bool | None:
         # a gold "x + y = 3" (left side only symbols, an assignment) counts as its right side.
         last = Scalar(relation.sides[-1], "", relation.decimal)
         if relation is p:
+            if not any(_unknowns(r.num) or _unknowns(r.den) for r in relation.sides) and not all(
+                    relation.sides[0].equals(r) for r in relation.sides[1:]):
+                return False  # "2 = 3": a false statement (or two answers), never the gold 3
             return _same(g, last)
         if _only_symbols(relation.sides[0]):
             return _same(last, p)
