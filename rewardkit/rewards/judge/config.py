@@ -52,6 +52,16 @@ class JudgeParams:
         le=1,
     )
     error_budget_min_samples: int = param(4, "batches smaller than this never raise", ge=1)
+    structured: Literal["auto", "json_schema", "off"] = param(
+        "auto",
+        "ask for a JSON verdict by response_format json_schema ('auto': fall back to text when the server "
+        "refuses it; 'json_schema': a refusal is an error; 'off': never ask)",
+    )
+    on_unreadable: Literal["low", "mask"] = param(
+        "low",
+        "a reply that arrived but holds no readable verdict, twice (asked again once, more strictly): "
+        "'low' scores the reward's low value (status ok, details.verdict_status 'unreadable'); 'mask': null",
+    )
     temperature: float = param(0.0, "sampling temperature of the judge", ge=0)
     max_tokens: int = param(512, "most tokens the judge may write", ge=1)
     cache_path: str | None = param(DEFAULT_PATH, "sqlite verdict cache; null disables it")

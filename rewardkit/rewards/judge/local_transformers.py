@@ -12,15 +12,20 @@ as the model saw them in training; the tokens the candidates share are the conte
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from ...errors import ConfigError
-from ...types import Score
+from ...types import Sample, Score
 from .config import JudgeParams
-from .scoring import Job, Outcome, score_verdict
+from .openai_http import Reply
+from .retry import Fatal
+from .scoring import Job, Outcome, plan
 from .templates import Template
 
 PREFILL = "Score: "
@@ -73,7 +78,8 @@ def chat_text(tokenizer: Any, messages: list[dict[str, str]]) -> tuple[str, bool
     return "\n\n".join(m["content"] for m in messages) + "\n\n", False
 
 
-def generate(lm: LocalModel, messages: list[dict[str, str]], max_tokens: int) -> str:
+def generate(lm: LocalModel, messages: list[dict[str, str]], max_tokens: int) -> Reply:
+    """The model's reply; ``finish_reason`` is ``length`` when it used its whole token allowance."""
     import torch
 
     text, templated = chat_text(lm.tokenizer, messages)
@@ -81,7 +87,39 @@ def generate(lm: LocalModel, messages: list[dict[str, str]], max_tokens: int) ->
     pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else lm.tokenizer.eos_token_id
     with lm.lock, torch.inference_mode():
         out = lm.model.generate(**enc, max_new_tokens=max_tokens, do_sample=False, pad_token_id=pad)
-    return str(lm.tokenizer.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=True))
+    new = out[0, enc["input_ids"].shape[1] :]
+    text = str(lm.tokenizer.decode(new, skip_special_tokens=True))
+    eos = lm.tokenizer.eos_token_id
+    stopped = len(new) < max_tokens or (eos is not None and int(new[-1]) == eos)
+    return Reply(text, "stop" if stopped else "length")
+
+
+class LocalChatBackend:
+    """The local model behind the same interface as `OpenAIChatBackend` (no structured output)."""
+
+    def __init__(self, path: str, device: str) -> None:
+        self.path, self.device = path, device
+
+    async def __aenter__(self) -> LocalChatBackend:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        return None
+
+    async def complete(
+        self,
+        messages: list[dict[str, str]],
+        schema: dict[str, Any] | None = None,
+        max_tokens: int | None = None,
+        top_logprobs: int = 0,
+    ) -> Reply:
+        lm = load(self.path, self.device)
+        try:
+            return await asyncio.to_thread(generate, lm, messages, max_tokens or 512)
+        except (RuntimeError, ValueError) as exc:  # e.g. out of memory, a prompt longer than the context
+            raise Fatal(f"local judge failed: {type(exc).__name__}: {exc}") from None
 
 
 def score_probabilities(lm: LocalModel, messages: list[dict[str, str]], scale: int) -> list[float]:
@@ -167,22 +205,34 @@ def _logprob_outcome(lm: LocalModel, job: Job, params: JudgeParams) -> Outcome:
     return score_entry(entry, "score", cached=False, attempts=1), entry
 
 
-def judge_local(todo: list[Job], template: Template, params: JudgeParams) -> dict[str, Outcome]:
-    if not params.model:
-        raise ConfigError("judge backend 'transformers' needs model: the directory of a saved model")
-    if params.logprobs and template.verdict != "score":
+def judge_logprobs(
+    samples: Sequence[Sample], template: Template, params: JudgeParams, scores: list[Score | None]
+) -> list[Score]:
+    """Score by expected value over the score tokens (no generation, so never unreadable)."""
+    from .cache import VerdictCache
+
+    if template.verdict != "score":
         raise ConfigError(
             f"judge: logprobs scoring reads a 0..scale score; template {template.name!r} asks yes/no"
         )
-    lm = load(params.model, params.device)
-    out: dict[str, Outcome] = {}
-    for job in todo:
-        try:
-            if params.logprobs:
-                out[job.key] = _logprob_outcome(lm, job, params)
-            else:
-                text = generate(lm, job.messages, params.max_tokens)
-                out[job.key] = score_verdict(text, template.verdict, params.scale, 1, str)
-        except (RuntimeError, ValueError) as exc:  # e.g. out of memory, a prompt longer than the context
-            out[job.key] = Score.error(f"local judge failed: {type(exc).__name__}: {exc}"), None
-    return out
+    requests = plan(samples, template, params, scores)
+    cache = VerdictCache(params.cache_path)
+    hits = cache.get_many(requests)
+    lm = load(params.model, params.device) if len(hits) < len(requests) else None
+    fresh: dict[str, Any] = {}
+    for key, request in requests.items():
+        if key in hits:
+            e = hits[key]
+            score = Score.ok(e.value, f"judge said {e.raw:.3g}/{e.out_of:g}", verdict=e.verdict, cached=True)
+        else:
+            assert lm is not None
+            try:
+                score, entry = _logprob_outcome(lm, Job(key, request.messages), params)
+            except (RuntimeError, ValueError) as exc:
+                score, entry = Score.error(f"local judge failed: {type(exc).__name__}: {exc}"), None
+            if entry is not None:
+                fresh[key] = entry
+        for i in request.indices:
+            scores[i] = score
+    cache.put_many(fresh)
+    return [s if s is not None else Score.error("judge: internal error, sample left unscored") for s in scores]

@@ -4,12 +4,21 @@ httpx is imported here, not at package import: it belongs to the ``judge`` extra
 POST to ``{base_url}/chat/completions``; `retry.call_with_retries` decides whether to try again.
 The whole attempt runs under one deadline (httpx's own timeouts bound each phase, so a server that
 trickles bytes could otherwise hold a request far past ``timeout_s``).
+
+Structured output: with a JSON schema, a request carries OpenAI's ``response_format`` of type
+``json_schema`` (which vLLM and SGLang serve by guided decoding). In mode ``auto`` a server that refuses
+it (HTTP 400/422 naming response_format, json_schema, guided decoding or an unsupported field) is asked
+again at once without it, and the backend remembers that for the rest of the batch; a server that
+ignores it simply answers in text, which the strict text parser reads. In mode ``json_schema`` a
+refusal is fatal. ``finish_reason`` and token logprobs (when asked for and served) come back with the text.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -17,6 +26,19 @@ from ...errors import ConfigError
 from .retry import Fatal, Retryable, parse_retry_after
 
 _RETRY_STATUSES = frozenset({408, 409, 425, 429})
+_NO_STRUCTURED = re.compile(
+    r"response_format|json_schema|guided|structured|grammar|not supported|unsupported|extra (?:fields|inputs)",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a judge sent back: its text, why it stopped (``stop``, ``length``, ...) and token logprobs."""
+
+    text: str
+    finish_reason: str | None = None
+    logprobs: list[dict[str, Any]] | None = None
 
 
 class OpenAIChatBackend:
@@ -31,6 +53,7 @@ class OpenAIChatBackend:
         concurrency: int,
         temperature: float,
         max_tokens: int,
+        structured: str = "auto",
     ) -> None:
         try:
             import httpx
@@ -44,6 +67,8 @@ class OpenAIChatBackend:
         self.timeout_s = timeout_s
         self.temperature = temperature
         self.max_tokens = max_tokens
+        self.structured_mode = structured
+        self.structured = structured != "off"  # turned off for the batch when the server refuses it
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.AsyncClient(
             headers=headers,
@@ -63,14 +88,41 @@ class OpenAIChatBackend:
     ) -> None:
         await self._client.aclose()
 
-    async def complete(self, messages: list[dict[str, str]]) -> str:
+    async def complete(
+        self,
+        messages: list[dict[str, str]],
+        schema: dict[str, Any] | None = None,
+        max_tokens: int | None = None,
+        top_logprobs: int = 0,
+    ) -> Reply:
         """One attempt; raises `Retryable` or `Fatal` with a reason that names the server."""
-        body = {
+        body: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
             "temperature": self.temperature,
-            "max_tokens": self.max_tokens,
+            "max_tokens": max_tokens or self.max_tokens,
         }
+        if top_logprobs:
+            body.update(logprobs=True, top_logprobs=top_logprobs)
+        structured = schema is not None and self.structured
+        if structured:
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "verdict", "strict": True, "schema": schema},
+            }
+        response = await self._post(body)
+        if structured and response.status_code in (400, 422) and _NO_STRUCTURED.search(response.text):
+            if self.structured_mode == "json_schema":
+                raise Fatal(
+                    f"judge server {self.url} refused structured output (structured: json_schema): "
+                    f"{_snippet(response.text)}; set structured to 'auto' or 'off'"
+                )
+            self.structured = False
+            del body["response_format"]
+            response = await self._post(body)
+        return self._read(response)
+
+    async def _post(self, body: dict[str, Any]) -> Any:
         httpx = self._httpx
         try:
             response = await asyncio.wait_for(self._client.post(self.url, json=body), self.timeout_s)
@@ -82,9 +134,9 @@ class OpenAIChatBackend:
             raise Retryable(
                 f"judge server {self.url} unreachable: {type(exc).__name__}: {exc}", transport=True
             ) from None
-        return self._read(response)
+        return response
 
-    def _read(self, response: Any) -> str:
+    def _read(self, response: Any) -> Reply:
         status = response.status_code
         if status >= 500 or status in _RETRY_STATUSES:
             raise Retryable(
@@ -97,7 +149,8 @@ class OpenAIChatBackend:
             raise Fatal(f"judge server {self.url} answered HTTP {status}{hint}: {_snippet(response.text)}")
         try:
             data = json.loads(response.content)
-            content = data["choices"][0]["message"]["content"]
+            choice = data["choices"][0]
+            content = choice["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             # A 200 whose body is not a chat completion is most often a proxy or a server under strain.
             raise Retryable(
@@ -106,7 +159,10 @@ class OpenAIChatBackend:
             ) from None
         if not isinstance(content, str):
             raise Fatal(f"judge server {self.url} sent no text content (got {type(content).__name__})")
-        return content
+        logprobs = choice.get("logprobs") if isinstance(choice, dict) else None
+        tokens = logprobs.get("content") if isinstance(logprobs, dict) else None
+        finish = choice.get("finish_reason") if isinstance(choice, dict) else None
+        return Reply(content, finish if isinstance(finish, str) else None, tokens if isinstance(tokens, list) else None)
 
 
 def _snippet(text: str, limit: int = 200) -> str:

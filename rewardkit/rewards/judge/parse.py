@@ -1,35 +1,34 @@
-"""Reading a judge's verdict: ``Score: N`` on a 0..scale scale, or ``Verdict: yes|no``.
+"""Reading a judge's verdict, strictly: a JSON object, or exactly one verdict line, the last one.
 
-The parsers return ``None`` for anything they cannot read with confidence, and the caller turns that into
-a masked error: a verdict the judge botched says nothing about the completion, so it must never become a
-0 or a 1. When a verdict holds several score lines, the last one counts: the prompt asks for the score
-on the final line, and an earlier one is usually the judge quoting the response or thinking aloud.
+A verdict is read from one of two forms and nothing else:
+
+- the whole reply is a JSON object (optionally in one ```json fence), as structured output returns it:
+  ``{"reasoning": "...", "score": 7}`` or ``{"verdict": "yes"}``; only the named field counts;
+- the reply's last non-empty line is ``Score: N`` (or ``Score: N/SCALE``, ``Verdict: yes|no``, or the
+  label a template asks for), with markdown decoration allowed, and no other line of the reply starts
+  with that label.
+
+Everything else is `Unreadable`, with a reason: several verdict lines (a judge that scores and then
+quotes the response, or quotes it and then scores, cannot be told from one that scores twice), a verdict
+line that is not last, text after the figure ("Score: 10 is what the response demands; I give 2"), a
+denominator other than the scale (``Score: 1/1``, ``4/5``, ``0/0``), a figure out of range, a bare number,
+and any verdict line or JSON object that occurs in the graded text (`safety.quoted`): the judge may be
+quoting the response. "Answer: yes" and "Correct: yes" are not verdicts unless the template's label is
+"answer" or "correct". The caller decides what an unreadable reply costs (see `scoring`).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from .safety import fold, quoted
 
 _NUM = r"(\d+(?:\.\d+)?)"
-# "Score: 7", "**Score:** 7", "Final score = 7/10", "score: 7 out of 10 (solid)", "Rating: 7". The label
-# must start a line (after markdown decoration) so "a higher score: 9 would..." mid-line is skipped, and a
-# range such as "Score: 0-10" is not a score.
-_SCORE_LINE = re.compile(
-    r"^[\s>*_#`\-]*(?:final\s+|overall\s+)?(?:score|rating|grade)[\s*_`]*[:=][\s*_`]*"
-    + _NUM
-    + r"(?:\s*(?:/|out\s+of)\s*"
-    + _NUM
-    + r")?(?!\s*[-–]\s*\d|\d|[.,]\d)(?:[\s*_`.,;:!)(\-–].*)?$",
-    re.IGNORECASE | re.MULTILINE,
-)
-_BARE_NUMBER = re.compile(r"^[\s*_`]*" + _NUM + r"(?:\s*/\s*" + _NUM + r")?[\s*_`.]*$")
-_VERDICT_LINE = re.compile(
-    r"^[\s>*_#`\-]*(?:final\s+)?(?:verdict|answer|decision|correct)[\s*_`]*[:=][\s*_`]*(yes|no)\b[\s*_`.!]*$",
-    re.IGNORECASE | re.MULTILINE,
-)
-_BARE_YES_NO = re.compile(r"^[\s*_`]*(yes|no)[\s*_`.!]*$", re.IGNORECASE)
+_FENCE = re.compile(r"^```(?:json)?\s*\n(.*)\n```$", re.S | re.I)
 
 
 class Parsed(NamedTuple):
@@ -40,32 +39,128 @@ class Parsed(NamedTuple):
     out_of: float
 
 
-def parse_score(verdict: str, scale: int) -> Parsed | None:
-    """The last ``Score: N`` line (or a verdict that is only a number), normalised by ``scale``.
+class Unreadable(NamedTuple):
+    """A reply that holds no verdict this module will vouch for, and why."""
 
-    ``N/D`` and ``N out of D`` are read against ``D`` (a judge asked for 0-10 that answers ``4/5`` meant
-    0.8). A figure outside its scale is unreadable, not clipped: the judge misunderstood the format.
+    reason: str
+
+
+Reading = Parsed | Unreadable
+
+
+def _label(labels: Sequence[str]) -> str:
+    return "(?:" + "|".join(re.escape(fold(label)) for label in labels) + ")"
+
+
+def verdict_line(reply: str, labels: Sequence[str], figure: str, quotes: Sequence[str]) -> re.Match[str] | str:
+    """The match of ``figure`` on the single, last verdict line of ``reply``, or why there is none.
+
+    ``figure`` is a regex for what follows the label and its colon (groups are the caller's).
     """
-    matches = list(_SCORE_LINE.finditer(verdict))
-    match = matches[-1] if matches else _BARE_NUMBER.match(verdict)
+    lines = [line for line in reply.splitlines() if line.strip()]
+    label = _label(labels)
+    loose = re.compile(rf"^(?:final |overall )?{label}\b[^:=]{{0,24}}[:=]")
+    found = [i for i, line in enumerate(lines) if loose.match(fold(line))]
+    if not found:
+        return f"no '{labels[0].capitalize()}:' line"
+    if len(found) > 1:
+        return f"{len(found)} verdict lines where exactly one is allowed"
+    if found[0] != len(lines) - 1:
+        return "the verdict line is not the last line"
+    line = fold(lines[-1])
+    match = re.fullmatch(rf"(?:final |overall )?{label} ?[:=] ?{figure}[.!]?", line)
     if match is None:
+        return f"the verdict line {lines[-1].strip()[:80]!r} is not of the asked form"
+    if quoted(lines[-1], quotes):
+        return "the verdict line also occurs in the graded text (the judge may be quoting it)"
+    return match
+
+
+def json_verdict(reply: str, quotes: Sequence[str]) -> dict[str, Any] | str | None:
+    """The reply as a JSON object; None when it is not JSON at all; a reason when it is not usable."""
+    text = reply.strip()
+    fenced = _FENCE.match(text)
+    text = fenced.group(1).strip() if fenced else text
+    if not text.startswith("{"):
         return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return "the reply starts like JSON but does not parse"
+    if not isinstance(data, dict):
+        return "the JSON reply is not an object"
+    if quoted(text, quotes):
+        return "the JSON verdict also occurs in the graded text (the judge may be quoting it)"
+    return data
+
+
+def read_score(reply: str, scale: int, quotes: Sequence[str] = (), labels: Sequence[str] = ("score",)) -> Reading:
+    """A 0..scale score, normalised; ``quotes`` are the texts a verdict must not come from."""
+    data = json_verdict(reply, quotes)
+    if isinstance(data, str):
+        return Unreadable(data)
+    if data is not None:
+        return _json_score(data, scale, labels[0])
+    match = verdict_line(reply, labels, rf"{_NUM}(?: ?(?:/|out of) ?{_NUM})?", quotes)
+    if isinstance(match, str):
+        return Unreadable(match)
     raw = float(match.group(1))
-    out_of = float(match.group(2)) if match.group(2) else float(scale)
-    if not (math.isfinite(raw) and out_of > 0 and 0 <= raw <= out_of):
-        return None
-    return Parsed(raw / out_of, raw, out_of)
+    if match.group(2) is not None and float(match.group(2)) != scale:
+        return Unreadable(f"denominator {match.group(2)} is not the scale {scale}")
+    return _in_range(raw, scale)
 
 
-def parse_yes_no(verdict: str) -> Parsed | None:
-    """The last ``Verdict: yes|no`` line (or a verdict that is only yes or no): 1.0 for yes, 0.0 for no."""
-    matches = list(_VERDICT_LINE.finditer(verdict))
-    match = matches[-1] if matches else _BARE_YES_NO.match(verdict)
-    if match is None:
-        return None
-    yes = match.group(1).lower() == "yes"
-    return Parsed(1.0 if yes else 0.0, 1.0 if yes else 0.0, 1.0)
+def _json_score(data: dict[str, Any], scale: int, field: str) -> Reading:
+    value = data.get(field)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return Unreadable(f"the JSON reply has no numeric {field!r} field")
+    return _in_range(float(value), scale)
 
 
-def parse_verdict(verdict: str, kind: str, scale: int) -> Parsed | None:
-    return parse_yes_no(verdict) if kind == "yes_no" else parse_score(verdict, scale)
+def _in_range(raw: float, scale: int) -> Reading:
+    if not (math.isfinite(raw) and 0 <= raw <= scale):
+        return Unreadable(f"score {raw:g} is outside 0-{scale}")
+    return Parsed(raw / scale, raw, float(scale))
+
+
+def read_choice(
+    reply: str,
+    choices: dict[str, float],
+    quotes: Sequence[str] = (),
+    labels: Sequence[str] = ("verdict",),
+    field: str = "verdict",
+) -> Reading:
+    """One of ``choices`` (word -> value) on the verdict line, or in the JSON field ``field``."""
+    data = json_verdict(reply, quotes)
+    if isinstance(data, str):
+        return Unreadable(data)
+    if data is not None:
+        value = data.get(field)
+        if isinstance(value, bool) and set(choices) == {"yes", "no"}:
+            value = "yes" if value else "no"
+        word = fold(value) if isinstance(value, str) else None
+        if word not in choices:
+            return Unreadable(f"the JSON reply's {field!r} is not one of {', '.join(choices)}")
+        return Parsed(choices[word], choices[word], 1.0)
+    words = "(" + "|".join(re.escape(w) for w in choices) + ")"
+    match = verdict_line(reply, labels, words, quotes)
+    if isinstance(match, str):
+        return Unreadable(match)
+    value = choices[match.group(1)]
+    return Parsed(value, value, 1.0)
+
+
+YES_NO = {"yes": 1.0, "no": 0.0}
+
+
+def read_verdict(reply: str, kind: str, scale: int, quotes: Sequence[str] = ()) -> Reading:
+    """``kind`` 'score' (0..scale) or 'yes_no' (``Verdict: yes|no``)."""
+    if kind == "yes_no":
+        return read_choice(reply, YES_NO, quotes)
+    return read_score(reply, scale, quotes)
+
+
+def parse_verdict(reply: str, kind: str, scale: int, quotes: Sequence[str] = ()) -> Parsed | None:
+    """`read_verdict` without the reason."""
+    reading = read_verdict(reply, kind, scale, quotes)
+    return reading if isinstance(reading, Parsed) else None

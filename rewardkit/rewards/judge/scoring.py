@@ -1,33 +1,37 @@
-"""Judging a batch: render, deduplicate, look up the cache, ask the backend, parse, store, check the budget.
+"""Judging a batch with the ``judge`` reward: render, deduplicate, ask (`ask`), turn answers into scores.
 
 GRPO samples several completions per prompt and short answers repeat, so identical requests in a batch
-are sent once. HTTP requests of a batch run concurrently on an event loop of their own; when the calling
-thread already runs a loop (TRL's async reward functions, notebooks), that loop is left alone and the
-batch runs on a helper thread.
+are sent once. What each kind of answer becomes (`answer_score`), the one policy every judge kind uses:
+
+- a readable verdict: its value, status ``ok``;
+- unreadable twice (the reply arrived, the verdict did not): the reward's low value, status ``ok``,
+  ``details.verdict_status = "unreadable"`` and a reason saying so (``on_unreadable: mask`` gives a null
+  instead). A completion that derails its judge must not escape as a null, and since these are not
+  errors they never count toward an error budget: a derailed judge never stops a run;
+- cut off by ``max_tokens`` twice: masked (``error``, ``verdict_status = "truncated"``), since a limit
+  too small for the judge must not turn a run's rewards into zeros;
+- an outage: masked (``error``), counted by the composition's error budget.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
+import hashlib
+import json
 import os
-import random
-from collections.abc import Callable, Coroutine, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from ...errors import ConfigError, ErrorBudgetExceeded
 from ...types import Sample, Score, Status
-from .cache import Entry, VerdictCache, cache_key
+from .ask import Answer, Request, ask
+from .cache import Entry, cache_key
 from .config import JudgeParams
-from .parse import parse_verdict
-from .retry import Breaker, JudgeFailure, RetryPolicy, call_with_retries
+from .openai_http import Reply
+from .parse import Parsed, Unreadable, read_verdict
 from .templates import Template, load_template, render
 
-log = logging.getLogger("rewardkit.judge")
-T = TypeVar("T")
-#: The outcome of one request: the score for every sample that asked it, and what to cache (if anything).
+#: The outcome of one local logprob request: the score, and what to cache (if anything).
 Outcome = tuple[Score, "Entry | None"]
 
 
@@ -48,38 +52,7 @@ class Redactor:
         return text.replace(self.secret, "[REDACTED]") if self.secret else text
 
 
-def judge_batch(samples: Sequence[Sample], params: JudgeParams) -> list[Score]:
-    if not params.model:
-        what = (
-            "the model name the server serves" if params.backend == "openai" else "a saved model's directory"
-        )
-        raise ConfigError(f"the judge reward needs params.model: {what}")
-    template = load_template(params.template, params.verdict)
-    api_key = _api_key(params)
-    redact = Redactor(api_key)
-    scores: list[Score | None] = [None] * len(samples)
-    jobs = plan(samples, template, params, scores)
-    cache = VerdictCache(params.cache_path)
-    hits = cache.get_many(jobs)
-    outcomes: dict[str, Outcome] = {
-        key: (score_entry(entry, template.verdict, cached=True, attempts=0), None)
-        for key, entry in hits.items()
-    }
-    todo = [job for key, job in jobs.items() if key not in hits]
-    if todo:
-        outcomes.update(_ask_backend(todo, template, params, api_key, redact))
-    cache.put_many({key: entry for key, (_, entry) in outcomes.items() if entry is not None})
-    for key, job in jobs.items():
-        for i in job.indices:
-            scores[i] = outcomes[key][0]
-    final = [
-        s if s is not None else Score.error("judge: internal error, sample left unscored") for s in scores
-    ]
-    check_budget(final, params)
-    return final
-
-
-def _api_key(params: JudgeParams) -> str | None:
+def api_key(params: JudgeParams) -> str | None:
     if params.api_key_env is None or params.backend != "openai":
         return None
     key = os.environ.get(params.api_key_env)
@@ -91,19 +64,43 @@ def _api_key(params: JudgeParams) -> str | None:
     return key
 
 
-def identity(params: JudgeParams, verdict: str) -> dict[str, Any]:
+def require_model(params: JudgeParams) -> None:
+    if not params.model:
+        what = (
+            "the model name the server serves" if params.backend == "openai" else "a saved model's directory"
+        )
+        raise ConfigError(f"the judge reward needs params.model: {what}")
+
+
+def backend_factory(params: JudgeParams, key: str | None) -> Callable[[], Any]:
+    """A callable making the backend for one batch (an async context manager with ``complete``)."""
+    if params.backend == "transformers":
+        from .local_transformers import LocalChatBackend
+
+        return lambda: LocalChatBackend(params.model, params.device)
+    from .openai_http import OpenAIChatBackend
+
+    return lambda: OpenAIChatBackend(
+        params.base_url, params.model, key, params.timeout_s, params.concurrency,
+        params.temperature, params.max_tokens, params.structured,
+    )  # fmt: skip
+
+
+def identity(params: JudgeParams, verdict: str, **extra: Any) -> dict[str, Any]:
     """What besides the messages decides a verdict (the cache key's other half); never the key."""
     ident: dict[str, Any] = {
-        "v": 1,
+        "v": 2,
         "backend": params.backend,
         "model": params.model,
         "verdict": verdict,
         "scale": params.scale,
+        **extra,
     }
     if params.backend == "openai":
         ident.update(
-            base_url=params.base_url.rstrip("/"), temperature=params.temperature, max_tokens=params.max_tokens
-        )
+            base_url=params.base_url.rstrip("/"), temperature=params.temperature,
+            max_tokens=params.max_tokens, structured=params.structured,
+        )  # fmt: skip
     elif params.logprobs:
         ident["logprobs"] = True
     else:
@@ -111,12 +108,91 @@ def identity(params: JudgeParams, verdict: str) -> dict[str, Any]:
     return ident
 
 
+def score_schema(kind: str, scale: int) -> dict[str, Any]:
+    """The JSON schema of a verdict: reasoning first (the judge thinks, then decides), then the figure."""
+    figure: dict[str, Any] = (
+        {"type": "string", "enum": ["yes", "no"]}
+        if kind == "yes_no"
+        else {"type": "integer", "minimum": 0, "maximum": scale}
+    )
+    name = "verdict" if kind == "yes_no" else "score"
+    return {
+        "type": "object",
+        "properties": {"reasoning": {"type": "string"}, name: figure},
+        "required": ["reasoning", name],
+        "additionalProperties": False,
+    }
+
+
+def figure_of(verdict: Any, kind: str) -> str:
+    if kind == "yes_no":
+        return "yes" if verdict.raw else "no"
+    if kind == "choice":
+        return f"{verdict.value:.3g}"
+    return f"{verdict.raw:.3g}/{verdict.out_of:g}"
+
+
+def answer_score(answer: Answer, params: JudgeParams, figure: str = "", low: float = 0.0) -> Score:
+    """The policy of the module docstring, for one answer; ``figure`` describes a readable verdict."""
+    common = {"verdict": answer.text[-1000:], "attempts": answer.attempts, "cached": answer.cached}
+    if answer.status == "ok":
+        assert answer.verdict is not None
+        value = answer.verdict.value if isinstance(answer.verdict, Parsed) else low
+        return Score.ok(value, f"judge said {figure}", **common)
+    if answer.status == "unreadable":
+        why = f"judge verdict unreadable after a stricter second request ({answer.reason})"
+        if params.on_unreadable == "mask":
+            return Score.error(why, verdict_status="unreadable", **common)
+        return Score.ok(low, why + "; scored the low value", verdict_status="unreadable", **common)
+    if answer.status == "truncated":
+        return Score.error(
+            f"{answer.reason}, twice; masked (raise max_tokens if the judge needs more room)",
+            verdict_status="truncated", **common,
+        )  # fmt: skip
+    return Score.error(answer.reason, attempts=answer.attempts)
+
+
+def verdict_reader(kind: str, scale: int, quotes: Sequence[str]) -> Callable[[Reply], Parsed | Unreadable]:
+    return lambda reply: read_verdict(reply.text, kind, scale, quotes)
+
+
+def quotes_of(*texts: str) -> tuple[str, ...]:
+    """What a verdict must not be quoted from: each graded text, raw and as the judge saw it encoded."""
+    from .safety import encode
+
+    return tuple(t for text in texts for t in (text, encode(text)))
+
+
+def judge_batch(samples: Sequence[Sample], params: JudgeParams) -> list[Score]:
+    require_model(params)
+    template = load_template(params.template, params.verdict)
+    key = api_key(params)
+    redact = Redactor(key)
+    scores: list[Score | None] = [None] * len(samples)
+    if params.backend == "transformers" and params.logprobs:
+        from .local_transformers import judge_logprobs
+
+        final = judge_logprobs(samples, template, params, scores)
+    else:
+        requests = plan(samples, template, params, scores)
+        answers = ask(list(requests.values()), params, backend_factory(params, key), redact)
+        for req_key, request in requests.items():
+            answer = answers[req_key]
+            figure = figure_of(answer.verdict, template.verdict) if answer.verdict else ""
+            for i in request.indices:
+                scores[i] = answer_score(answer, params, figure)
+        final = [s if s is not None else Score.error("judge: internal error, sample left unscored") for s in scores]
+    check_budget(final, params)
+    return final
+
+
 def plan(
     samples: Sequence[Sample], template: Template, params: JudgeParams, scores: list[Score | None]
-) -> dict[str, Job]:
-    """One job per distinct request; rows the template cannot render get ``not_applicable`` in ``scores``."""
+) -> dict[str, Request]:
+    """One request per distinct prompt; rows the template cannot render get ``not_applicable`` in ``scores``."""
     ident = identity(params, template.verdict)
-    jobs: dict[str, Job] = {}
+    schema = None if params.structured == "off" else score_schema(template.verdict, params.scale)
+    requests: dict[str, Request] = {}
     for i, sample in enumerate(samples):
         messages = render(template, sample, params.scale)
         if messages is None:
@@ -125,8 +201,9 @@ def plan(
             )
             continue
         key = cache_key(ident, messages)
-        jobs.setdefault(key, Job(key, messages)).indices.append(i)
-    return jobs
+        reader = verdict_reader(template.verdict, params.scale, quotes_of(sample.text))
+        requests.setdefault(key, Request(key, messages, reader, schema)).indices.append(i)
+    return requests
 
 
 def score_entry(entry: Entry, verdict: str, *, cached: bool, attempts: int) -> Score:
@@ -134,21 +211,6 @@ def score_entry(entry: Entry, verdict: str, *, cached: bool, attempts: int) -> S
     return Score.ok(
         entry.value, f"judge said {figure}", verdict=entry.verdict[-1000:], cached=cached, attempts=attempts
     )
-
-
-def score_verdict(
-    text: str, verdict: str, scale: int, attempts: int, redact: Callable[[str], str]
-) -> Outcome:
-    """Parse a reply; an unreadable one is a masked error, never a 0 or a 1 (and is not cached)."""
-    text = redact(text)
-    parsed = parse_verdict(text, verdict, scale)
-    if parsed is None:
-        wanted = "'Verdict: yes|no'" if verdict == "yes_no" else f"'Score: N' (0-{scale})"
-        last = text.strip().splitlines()[-1][:120] if text.strip() else ""
-        reason = f"judge verdict has no readable {wanted} line; last line: {last!r}"
-        return Score.error(reason, verdict=text[-1000:], attempts=attempts), None
-    entry = Entry(parsed.value, parsed.raw, parsed.out_of, text)
-    return score_entry(entry, verdict, cached=False, attempts=attempts), entry
 
 
 def check_budget(scores: Sequence[Score], params: JudgeParams) -> None:
@@ -166,58 +228,7 @@ def check_budget(scores: Sequence[Score], params: JudgeParams) -> None:
         )
 
 
-def _ask_backend(
-    todo: list[Job], template: Template, params: JudgeParams, api_key: str | None, redact: Redactor
-) -> dict[str, Outcome]:
-    if params.backend == "transformers":
-        from .local_transformers import judge_local
-
-        return judge_local(todo, template, params)
-    return run_coroutine(lambda: _judge_http(todo, template, params, api_key, redact))
-
-
-async def _judge_http(
-    todo: list[Job], template: Template, params: JudgeParams, api_key: str | None, redact: Redactor
-) -> dict[str, Outcome]:
-    from .openai_http import OpenAIChatBackend
-
-    policy = RetryPolicy(params.max_retries, params.backoff_s, params.max_backoff_s)
-    breaker, rng, gate = (
-        Breaker(params.breaker_failures, params.breaker_window_s),
-        random.Random(),
-        asyncio.Semaphore(params.concurrency),
-    )
-    async with OpenAIChatBackend(
-        params.base_url,
-        params.model,
-        api_key,
-        params.timeout_s,
-        params.concurrency,
-        params.temperature,
-        params.max_tokens,
-    ) as backend:
-
-        async def one(job: Job) -> tuple[str, Outcome]:
-            try:
-                text, attempts = await call_with_retries(
-                    lambda: backend.complete(job.messages), policy, breaker, rng, gate
-                )
-            except JudgeFailure as failure:
-                return job.key, (Score.error(redact(failure.reason), attempts=failure.attempts), None)
-            return job.key, score_verdict(text, template.verdict, params.scale, attempts, redact)
-
-        outcomes = dict(await asyncio.gather(*(one(job) for job in todo)))
-    failed = [score.reason for score, _ in outcomes.values() if score.status is Status.ERROR]
-    if failed:  # one line per batch: a dead server must not print a line per sample
-        log.warning("judge: %d of %d requests failed; first: %s", len(failed), len(todo), failed[0])
-    return outcomes
-
-
-def run_coroutine(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run a coroutine to completion from sync code, whether or not this thread already runs a loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(factory())
-    with ThreadPoolExecutor(1, thread_name_prefix="rewardkit-judge") as pool:
-        return pool.submit(lambda: asyncio.run(factory())).result()
+def stable_hash(*parts: Any) -> int:
+    """A hash that is the same in every process (Python's ``hash`` of a str is salted per process)."""
+    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return int.from_bytes(hashlib.sha256(blob.encode("utf-8", "surrogatepass")).digest()[:8], "big")

@@ -42,7 +42,7 @@ def sections(request: dict[str, Any]) -> dict[str, str]:
     system, user = (m["content"] for m in request["messages"])
     nonce = re.search(r"<<<RESPONSE-([0-9a-f]+)>>>", system).group(1)  # type: ignore[union-attr]
     found = re.findall(rf"<<<(\w+)-{nonce}>>>\n(.*?)\n<<<END-\1-{nonce}>>>", user, re.S)
-    return dict(found)
+    return {name: json.loads(text) for name, text in found}  # each block is one JSON string literal
 
 
 def grade(request: dict[str, Any]) -> str:

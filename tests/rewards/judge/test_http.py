@@ -190,9 +190,18 @@ def test_malformed_replies_are_null(body: Any) -> None:
 def test_garbage_verdicts_never_become_rewards(verdict: str) -> None:
     with serve(lambda n, r, h: Reply(body=chat(verdict))) as judge:
         [score] = judge_batch([Sample("a", "q")], params(judge.url))
-    assert score.status is Status.ERROR and score.value is None
-    assert "no readable 'Score: N' (0-10) line" in score.reason
-    assert len(judge.requests) == 1  # an unreadable verdict is not a transport fault: not retried
+    # The reply arrived: asked once more, strictly, then the low value -- never a null a derailment escapes by.
+    assert score.status is Status.OK and score.value == 0.0 and score.details["verdict_status"] == "unreadable"
+    assert "unreadable after a stricter second request" in score.reason and score.details["attempts"] == 2
+    assert len(judge.requests) == 2
+    assert "could not be read" in judge.requests[1]["messages"][-1]["content"]
+    assert "could not be read" not in judge.requests[0]["messages"][-1]["content"]
+
+
+def test_on_unreadable_mask_gives_a_null() -> None:
+    with serve(lambda n, r, h: Reply(body=chat("N/A"))) as judge:
+        [score] = judge_batch([Sample("a", "q")], params(judge.url, on_unreadable="mask"))
+    assert score.status is Status.ERROR and score.value is None and score.details["verdict_status"] == "unreadable"
 
 
 def test_client_errors_are_not_retried() -> None:
@@ -227,17 +236,19 @@ def test_cache_hit_sends_no_second_request(tmp_path: Path) -> None:
         assert len(judge.requests) == 6
         judge_batch(samples[:1], params(judge.url, cache_path=cache, template="yes_no", max_error_rate=1))
         judge_batch(samples[:1], params(judge.url, cache_path=cache, model="judge-2"))
-        assert len(judge.requests) == 8  # another template or model is another verdict
+        # another template or model is another verdict (the yes/no one is asked twice: it gets a score line)
+        assert len(judge.requests) == 9
     assert [s.value for s in first] == [s.value for s in second]
     assert all(s.details["cached"] for s in second) and not any(s.details["cached"] for s in first)
 
 
 def test_unreadable_verdicts_are_not_cached(tmp_path: Path) -> None:
     cache = str(tmp_path / "judge.sqlite")
-    with serve(lambda n, r, h: Reply(body=chat("hmm" if n == 0 else "Score: 4"))) as judge:
+    with serve(lambda n, r, h: Reply(body=chat("hmm" if n < 2 else "Score: 4"))) as judge:
         [first] = judge_batch([Sample("a", "q")], params(judge.url, cache_path=cache))
         [second] = judge_batch([Sample("a", "q")], params(judge.url, cache_path=cache))
-    assert first.value is None and second.value == pytest.approx(0.4)
+    assert first.value == 0.0 and first.details["verdict_status"] == "unreadable"
+    assert second.value == pytest.approx(0.4) and not second.details["cached"]
 
 
 def test_api_key_is_sent_but_never_leaks(

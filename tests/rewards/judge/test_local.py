@@ -73,8 +73,10 @@ def local_model(model: Any) -> Any:
 
 def test_generated_garbage_is_null_not_zero(model_dir: Path) -> None:
     scores = judge_batch(SAMPLES, params(model_dir, max_error_rate=1.0))
-    assert all(s.status is Status.ERROR and s.value is None for s in scores)  # a random model writes noise
-    assert "no readable 'Score: N'" in scores[0].reason
+    # A random model writes noise: cut off at max_tokens (masked) or unreadable (the low value), never a reward.
+    for s in scores:
+        assert s.details["verdict_status"] in ("truncated", "unreadable"), s
+        assert (s.status, s.value) in ((Status.ERROR, None), (Status.OK, 0.0))
 
 
 def test_logprob_scores_are_in_range_deterministic_and_cached(model_dir: Path, tmp_path: Path) -> None:
