@@ -7,7 +7,9 @@ the local hardened sandbox (`sandbox/`) unless a plugin supplies another executo
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -60,13 +62,23 @@ def _plan(sample: Sample, params: Any) -> Plan | Score:
         return Score.not_applicable(str(exc))
 
 
+_rows = itertools.count()
+
+
+def _with_row(plan: Plan | Score) -> Plan | Score:
+    if isinstance(plan, Score):
+        return plan
+    row = next(_rows)
+    return dataclasses.replace(plan, runs=tuple(dataclasses.replace(r, row=row) for r in plan.runs))
+
+
 def score_batch(
     samples: Sequence[Sample], params: Any, executor_factory: Callable[[Any], Executor] = local_executor
 ) -> list[Score]:
     """Plan every sample, run all programs together (the executor spreads them), then grade each."""
     from .grade import grade
 
-    plans = [_plan(s, params) for s in samples]
+    plans = [_with_row(_plan(s, params)) for s in samples]
     runs: list[Run] = [r for p in plans if isinstance(p, Plan) for r in p.runs]
     if not runs:
         return [p for p in plans if isinstance(p, Score)]

@@ -47,7 +47,7 @@ class Compiler:
         limits = {"cpu_s": lim.cpu_s, "wall_s": lim.wall_backstop_s, "memory_mb": lim.memory_mb,
                   "output_bytes": lim.output_bytes}  # fmt: skip
         reply = self._call({
-            "mode": "stdio", "code": "", "files": {"main.cpp": source}, "exec_path": gxx,
+            "kind": "run", "mode": "stdio", "code": "", "files": {"main.cpp": source}, "exec_path": gxx,
             "argv": [gxx, *FLAGS, "-o", "main", "main.cpp"], "allow_fork": True, "keep": "main",
             "limits": limits,
         })  # fmt: skip

@@ -5,9 +5,11 @@ pass) happens outside, in `grade.py`, from the outcome alone, so every backend i
 
 Modes:
 - ``script``: run ``code``, then ``setup``, then each snippet of ``tests`` (HumanEval ``check(f)``, MBPP
-  asserts); a test passes when its snippet returns. The harness proves the verdict with a per-run token.
+  asserts); a test passes when its snippet returns. The tests run in a process of their own that calls
+  into the program's process with plain data (see `sandbox/__init__.py`): one verdict per test.
 - ``stdio``: run ``code`` as ``__main__`` with ``stdin``; the grader compares stdout.
-- ``call``: run ``code``, call ``fn_name(*args)`` and return the result as plain data (APPS/TACO).
+- ``call``: run ``code``, call ``fn_name(*args)`` (from the judge's side, the same way) and return the
+  result as plain data (APPS/TACO); the grader compares it with the expected value.
 """
 
 from __future__ import annotations
@@ -42,6 +44,12 @@ class Run:
     fn_name: str = ""
     args: tuple[Any, ...] = ()
     limits: Limits = field(default_factory=Limits)
+    row: int = -1  # runs of one row share it: once one ran past the wall clock, the others are skipped
+
+    @property
+    def split(self) -> bool:
+        """Call-based: the tests run in a judge process, the program in another."""
+        return self.mode in ("script", "call")
 
 
 @dataclass(frozen=True)
@@ -55,8 +63,8 @@ class Outcome:
     wall_s: float = 0.0
     stdout: str = ""
     stderr: str = ""
-    verified: bool = False  # the harness wrote the run's secret token: it reached its end on its own
-    results: tuple[Any, ...] = ()  # script: one bool per test; call: (return value,)
+    verified: bool = False  # the verdict was reached (the judge finished; a stdio run ended)
+    results: tuple[Any, ...] = ()  # script: one bool per test; call: ({"ok", "value" | "error"},)
     infra_error: str | None = None
     isolation: str = ""
 

@@ -1,8 +1,10 @@
-"""The forked child: lock itself down layer by layer, then hand over to the harness. Never returns.
+"""The forked children: lock down layer by layer, then run the program (or, for the judge, the tests).
 
-Order matters: descriptors and limits first (plain syscalls), then Landlock (needs the paths open),
-then the uid switch (needs CAP_SETUID), then the parent-death signal (a uid change clears it), then
-seccomp last (it forbids several of the calls above).
+Order matters: descriptors and limits first (plain syscalls), then the pids cgroup (a file write), then
+Landlock (needs the paths open), then the uid switch (needs CAP_SETUID) or dropping every capability,
+then the parent-death signal (a uid change clears it), then seccomp last (it forbids several of the
+calls above). The last descriptor reports setup and is closed before any untrusted code runs, so a
+program cannot fake an infrastructure failure (which would mask its score instead of failing it).
 """
 
 from __future__ import annotations
@@ -13,55 +15,119 @@ import os
 import sys
 from typing import Any
 
-from . import harness, landlock, limits, reaping, seccomp
+from . import candidate, harness, host, judge, landlock, limits, reaping, seccomp
 
-# fd 4 reports setup and is closed before any untrusted code runs, so a program cannot fake an
-# infrastructure failure (which would mask its score instead of failing it).
-STDIN, STDOUT, STDERR, RESULT, STATUS = 0, 1, 2, 3, 4
+STDIN, STDOUT, STDERR = 0, 1, 2
 _ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
 
 
-def enter(config: dict[str, Any], request: dict[str, Any], token: str, fds: list[int], scratch: str) -> None:
+def _report_and_close(status: int, text: bytes) -> None:
+    os.write(status, text)
+    os.close(status)
+
+
+def _enter(config: dict[str, Any], lim: dict[str, Any], fds: list[int], scratch: str | None,
+           cgroup: str | None, fork_ok: bool = False) -> int:  # fmt: skip
+    """Lock down; return the status descriptor (the last one), still open."""
+    _lock_down(config, lim, fds, scratch, cgroup, fork_ok)
+    return len(fds) - 1
+
+
+def run_program(config: dict[str, Any], request: dict[str, Any], fds: list[int], scratch: str) -> None:
+    """stdin/stdout runs: fds = stdin, stdout, stderr, status. The program's exit status is the process's."""
     try:
-        _lock_down(config, request, fds, scratch)
+        status = _enter(config, request["limits"], fds, scratch, config.get("cgroup"),
+                        fork_ok=bool(request.get("allow_fork") or request.get("exec_path")))  # fmt: skip
         if request.get("exec_path"):
-            _exec(request, filtered=config["seccomp"] and not request.get("allow_fork"))
+            _exec(request, status, filtered=config["seccomp"] and not request.get("allow_fork"))
     except BaseException as exc:
-        os.write(STATUS, f"{type(exc).__name__}: {exc}".encode())
+        os.write(len(fds) - 1, f"{type(exc).__name__}: {exc}".encode())
         os._exit(99)
-    os.write(STATUS, b"ok")
-    os.close(STATUS)
-    harness.main(request, token, RESULT)
+    _report_and_close(status, b"ok")
+    harness.main(request["code"])
 
 
-def _lock_down(config: dict[str, Any], request: dict[str, Any], fds: list[int], scratch: str) -> None:
+def run_candidate(config: dict[str, Any], request: dict[str, Any], fds: list[int], scratch: str) -> None:
+    """Split runs, untrusted end: fds = stdin, stdout, stderr, calls in, answers out, status."""
+    try:
+        status = _enter(config, request["limits"], fds, scratch, config.get("cgroup"))
+    except BaseException as exc:
+        os.write(len(fds) - 1, f"{type(exc).__name__}: {exc}".encode())
+        os._exit(99)
+    _report_and_close(status, b"ok")
+    try:
+        candidate.serve(request["code"], 3, 4)
+    finally:
+        harness.flush_and_exit(0)
+
+
+def run_judge(config: dict[str, Any], tests: dict[str, Any], lim: dict[str, Any], fds: list[int]) -> None:
+    """Split runs, trusted end: fds = stdin, stdout, stderr, to candidate, from candidate, report, status.
+
+    Locked down like a program (the tests are dataset code), but in a Landlock domain of its own: the
+    candidate's scope keeps it from signalling this process, its seccomp filter from touching it.
+    """
+    try:
+        status = _enter(config, lim, fds, None, None)
+    except BaseException as exc:
+        os.write(len(fds) - 1, f"{type(exc).__name__}: {exc}".encode())
+        os._exit(99)
+    _report_and_close(status, b"ok")
+    import json
+
+    link = judge.PipeLink(3, 4)
+    report: dict[str, Any]
+    try:
+        hello = link.hello()
+    except judge.CandidateGone as exc:
+        hello = ("failed", str(exc))
+    n = len(tests.get("tests") or [1])
+    if not (type(hello) is tuple and len(hello) == 2 and hello[0] == "ready"):
+        why = str(hello[1]) if type(hello) is tuple and len(hello) == 2 else "no answer"
+        report = {"passed": [False] * n, "gone": True, "why": f"the solution did not load: {why}"[:1500],
+                  "results": [{"ok": False, "error": why[:500]}]}  # fmt: skip
+    elif tests["mode"] == "call":
+        try:
+            report = {"results": [judge.run_call(tests["fn_name"], list(tests["args"]), link)], "gone": False}
+        except judge.CandidateGone as exc:
+            report = {"results": [{"ok": False, "error": str(exc)}], "gone": True}
+    else:
+        passed, gone, why = judge.run_tests(tests["setup"], list(tests["tests"]), hello[1], link)
+        report = {"passed": passed, "gone": gone, "why": why}
+    os.write(5, json.dumps(report).encode())
+    os._exit(0)
+
+
+def _lock_down(config: dict[str, Any], lim: dict[str, Any], fds: list[int], scratch: str | None,
+               cgroup: str | None, fork_ok: bool) -> None:  # fmt: skip
     os.setsid()
     high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 20) for fd in fds]
     for target, fd in enumerate(high):
         os.dup2(fd, target, inheritable=True)
     os.closerange(len(fds), 65536)
-    os.chdir(scratch)
+    os.chdir(scratch or "/")
     os.environ.clear()
-    os.environ.update(_ENV, HOME=scratch, TMPDIR=scratch)
+    os.environ.update(_ENV, HOME=scratch or "/nonexistent", TMPDIR=scratch or "/nonexistent")
     _fresh_streams()
-    lim = request["limits"]
     limits.apply(lim["cpu_s"], lim["memory_mb"], lim["output_bytes"], nproc=config["nproc"])
+    if cgroup:
+        host.join(cgroup)  # the thread and process cap, re-applied to every run
     if config["landlock"]:
-        writable = [scratch, "/dev/null"]
-        landlock.restrict(config["read_paths"] + request.get("read_paths", []), writable, config["landlock"])
+        writable = [scratch, "/dev/null"] if scratch else ["/dev/null"]
+        landlock.restrict(config["read_paths"], writable, config["landlock"])
     uid = config["uid"]
-    if uid:
+    if uid and scratch:
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
     elif os.geteuid() == 0:
         limits.drop_capabilities()
     reaping.die_with_parent()
-    if os.getppid() == 1:
+    if os.getppid() in (0, 1) and not config.get("pid1"):
         os._exit(98)  # the server died between fork and here
     # A compiler forks its passes: compile requests run without the filter (Landlock and limits hold).
     # A compiled program gets its filter in `_exec`, tied to the one exec the harness makes.
-    if config["seccomp"] and not request.get("allow_fork") and not request.get("exec_path"):
+    if config["seccomp"] and not fork_ok:
         seccomp.install(os.getpid())
 
 
@@ -74,7 +140,7 @@ def _fresh_streams() -> None:
     sys.argv = ["solution.py"]
 
 
-def _exec(request: dict[str, Any], filtered: bool) -> None:
+def _exec(request: dict[str, Any], status: int, filtered: bool) -> None:
     """Compiled languages: the binary replaces this process. Setup is reported done just before."""
     path = request["exec_path"].encode()
     argv = [a.encode() for a in request.get("argv") or [request["exec_path"]]]
@@ -82,11 +148,9 @@ def _exec(request: dict[str, Any], filtered: bool) -> None:
     path_buf = ctypes.create_string_buffer(path)
     argv_c = (ctypes.c_char_p * (len(argv) + 1))(*argv, None)
     env_c = (ctypes.c_char_p * (len(env) + 1))(*env, None)
-    os.close(RESULT)
     if filtered:
         seccomp.install(os.getpid(), exec_ptr=ctypes.addressof(path_buf))
-    os.write(STATUS, b"ok")
-    os.close(STATUS)
+    _report_and_close(status, b"ok")
     ctypes.CDLL(None, use_errno=True).execve(path_buf, argv_c, env_c)
     os.write(STDERR, f"exec failed: {os.strerror(ctypes.get_errno())}\n".encode())
     os._exit(127)

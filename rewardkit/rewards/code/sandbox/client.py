@@ -1,8 +1,16 @@
-"""The local executor: a pool of fork servers (one per slot), fed from threads, restarted when they die."""
+"""The local executor: a pool of fork servers (one per slot), fed from threads, restarted when they die.
+
+A call-based run is sent in two messages: the run (the program, its limits) and then its tests, which
+the server's judge process reads itself (see `server.py`). A server that dies twice on the same program
+was brought down by that program: the run is the program's failure (0), not an infrastructure error.
+Scratch directories and pids cgroups of scorers killed before they could clean up are swept at start.
+"""
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import glob
 import os
 import queue
 import shutil
@@ -17,8 +25,12 @@ from typing import Any
 
 from ..cpp import Compiler
 from ..executor import Outcome, Run
+from . import host
 from . import probe as probing
 from .server import read_message, write_message
+
+_TMP = tempfile.gettempdir()
+_PREFIX = "rewardkit-sandbox-"  # + client pid + "-": scratch bases and compiled-binary directories
 
 _ROOT = str(Path(__file__).resolve().parents[4])  # the directory holding the rewardkit package
 _BOOT = (
@@ -32,23 +44,30 @@ class SandboxUnavailable(RuntimeError):
 
 
 class Slot:
-    def __init__(self, index: int, found: probing.Probe, use_bwrap: bool, bin_dir: str = "") -> None:
+    def __init__(self, index: int, found: probing.Probe, use_bwrap: bool, bin_dir: str = "",
+                 nproc: int = 32, disk_mb: int = 64) -> None:  # fmt: skip
         self.index, self.found, self.use_bwrap = index, found, use_bwrap
+        self.nproc, self.disk_mb = nproc, disk_mb
         self.owns_bin_dir = not bin_dir
-        self.bin_dir = bin_dir or tempfile.mkdtemp(prefix="rewardkit-bin-")
+        self.bin_dir = bin_dir or tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-bin-")
         self.scratch_base = ""
+        self.layers: list[str] = []
         self.proc: subprocess.Popen[bytes] | None = None
         self.lock = threading.Lock()
 
     def _config(self) -> dict[str, Any]:
-        base = f"/tmp/rewardkit-slot{self.index}" if self.use_bwrap else tempfile.mkdtemp(prefix="rewardkit-")
+        if self.use_bwrap:
+            base = f"/tmp/rewardkit-slot{self.index}"
+        else:
+            base = tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-slot{self.index}-")
         self.scratch_base = "" if self.use_bwrap else base  # under bwrap it lives in a private tmpfs
         uid = probing.UID_BASE + self.index if self.found.uid_switch else 0
         return {"uid": uid, "landlock": self.found.landlock_abi, "seccomp": self.found.seccomp,
-                "read_paths": [*probing.read_paths(), self.bin_dir], "scratch_base": base, "nproc": 16,
-                "bin_dir": self.bin_dir}  # fmt: skip
+                "read_paths": [*probing.read_paths(), self.bin_dir], "scratch_base": base, "nproc": self.nproc,
+                "bin_dir": self.bin_dir, "namespaces": True, "disk_mb": self.disk_mb}  # fmt: skip
 
     def start(self) -> None:
+        sweep()
         cmd = [self.found.python, "-I", "-B", "-c", _BOOT]
         if self.use_bwrap and self.found.bwrap:
             # the compiled-binary directory is shared by every slot (compile once, run anywhere)
@@ -61,6 +80,7 @@ class Slot:
         if not ready or not ready.get("ready"):
             self.stop()
             raise SandboxUnavailable(f"fork server {self.index} did not start (command: {cmd[0]} ...)")
+        self.layers = [str(x) for x in ready.get("layers", [])]
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -83,31 +103,65 @@ class Slot:
         if self.owns_bin_dir:
             shutil.rmtree(self.bin_dir, ignore_errors=True)
 
-    def call(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Send one request; restart a dead server once; raise SandboxUnavailable when that fails."""
+    def call(self, request: dict[str, Any], tests: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send one request (and its tests); restart a dead server once.
+
+        Raise SandboxUnavailable when no server can be started (infrastructure). A server that started
+        and died twice under this very program was killed by it: that is the program's failure.
+        """
         with self.lock:
-            for attempt in (1, 2):
-                try:
-                    if self.proc is None or self.proc.poll() is not None:
-                        self.stop()
-                        self.start()
-                    assert self.proc and self.proc.stdin and self.proc.stdout
+            for _ in (1, 2):
+                if self.proc is None or self.proc.poll() is not None:
+                    self.stop()
+                    self.start()  # SandboxUnavailable propagates: nothing ran
+                assert self.proc and self.proc.stdin and self.proc.stdout
+                with contextlib.suppress(OSError, ValueError):
                     write_message(self.proc.stdin.fileno(), request)
+                    if tests is not None:
+                        write_message(self.proc.stdin.fileno(), tests)
                     reply = read_message(self.proc.stdout.fileno())
                     if reply is not None:
                         return dict(reply)
-                except (OSError, ValueError) as exc:
-                    if attempt == 2:
-                        raise SandboxUnavailable(f"fork server {self.index} failed: {exc}") from exc
                 self.stop()
-            raise SandboxUnavailable(f"fork server {self.index} died twice while running a program")
+            return {"exit_code": None, "signal": 9, "timed_out": False, "verified": False, "results": [],
+                    "stderr": "the program brought its sandbox down (twice): scored as its failure"}  # fmt: skip
 
 
 def _request(run: Run) -> dict[str, Any]:
+    """The run as the server sees it; call-based runs get `split` and no tests (see `_tests`)."""
     limits = asdict(run.limits)
     limits["wall_s"] = run.limits.wall_backstop_s
-    return {"mode": run.mode, "code": run.code, "setup": run.setup, "tests": list(run.tests),
-            "stdin": run.stdin, "fn_name": run.fn_name, "args": list(run.args), "limits": limits}  # fmt: skip
+    return {"kind": "run", "mode": run.mode, "code": run.code, "stdin": run.stdin, "limits": limits,
+            "split": run.mode in ("script", "call")}  # fmt: skip
+
+
+def _tests(run: Run) -> dict[str, Any] | None:
+    """The trusted half of a call-based run, read by the judge alone."""
+    if run.mode not in ("script", "call"):
+        return None
+    return {"kind": "tests", "mode": run.mode, "setup": run.setup, "tests": list(run.tests),
+            "fn_name": run.fn_name, "args": list(run.args)}  # fmt: skip
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def sweep() -> int:
+    """Remove what scorers killed before cleaning up left behind: scratch trees and pids cgroups."""
+    swept = host.sweep_cgroups()
+    for path in glob.glob(os.path.join(_TMP, _PREFIX + "*")):
+        owner = path[len(os.path.join(_TMP, _PREFIX)) :].split("-", 1)[0]
+        if owner.isdigit() and int(owner) != os.getpid() and not _alive(int(owner)):
+            shutil.rmtree(path, ignore_errors=True)
+            swept += 1
+    return swept
 
 
 class LocalExecutor:
@@ -125,10 +179,12 @@ class LocalExecutor:
                 "unprotected."
             )
         self.use_bwrap = bubblewrap and self.found.bwrap is not None
-        self.bin_dir = tempfile.mkdtemp(prefix="rewardkit-bin-")
+        sweep()
+        self.bin_dir = tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-bin-")
         os.chmod(self.bin_dir, 0o711)  # slot uids may run binaries here, not list or write
         self.slots = [Slot(i, self.found, self.use_bwrap, self.bin_dir) for i in range(slots)]
         self.compiler = Compiler(self._call)
+        self._walled: set[int] = set()
         self._idle: queue.Queue[Slot] = queue.Queue()
         for slot in self.slots:
             self._idle.put(slot)
@@ -136,14 +192,17 @@ class LocalExecutor:
 
     @property
     def isolation(self) -> str:
-        return self.found.level(self.use_bwrap)
+        layers = next((s.layers for s in self.slots if s.layers), [])
+        return "+".join([self.found.level(self.use_bwrap), *layers])
 
-    def _call(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _call(self, request: dict[str, Any], tests: dict[str, Any] | None = None) -> dict[str, Any]:
         slot = self._idle.get()
         try:
-            return slot.call(request)
+            reply = slot.call(request, tests)
+            reply["isolation"] = "+".join([self.found.level(self.use_bwrap), *slot.layers])
+            return reply
         except SandboxUnavailable as exc:
-            return {"infra_error": str(exc)}
+            return {"infra_error": str(exc), "isolation": self.isolation}
         finally:
             self._idle.put(slot)
 
@@ -156,10 +215,19 @@ class LocalExecutor:
             request["exec_path"] = binary
         elif run.language != "python":
             return Outcome(infra_error=f"the local sandbox runs python and cpp, not {run.language!r}")
-        reply = self._call(request)
+        if run.row >= 0 and run.row in self._walled:
+            return Outcome(timed_out=True, stderr="skipped: an earlier run of this row ran past its wall clock",
+                           isolation=self.isolation)  # fmt: skip
+        reply = self._call(request, _tests(run))
         reply.pop("kept", None)
         reply["results"] = tuple(reply.get("results") or ())
-        return Outcome(**reply, isolation=self.isolation)
+        if run.split:
+            reply["isolation"] += "+split"
+        if reply.get("timed_out") and reply.get("wall_s", 0) >= run.limits.wall_backstop_s and run.row >= 0:
+            if len(self._walled) > 100_000:
+                self._walled.clear()
+            self._walled.add(run.row)  # a sleeper costs its row one wall-clock backstop, not one per test
+        return Outcome(**reply)
 
     def run_many(self, runs: Sequence[Run]) -> list[Outcome]:
         if len(runs) <= 1 or len(self.slots) == 1:

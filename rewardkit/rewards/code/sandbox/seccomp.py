@@ -1,8 +1,11 @@
 """A seccomp-BPF filter written by hand (ctypes + prctl), so no libseccomp binding is needed.
 
 Denied with EPERM: new processes (fork, vfork, clone without CLONE_THREAD; clone3 answers ENOSYS so
-threads fall back to clone), exec, ptrace and cross-process memory access, signals to any process but
-oneself, sockets other than AF_UNIX, namespaces, mounts, BPF, perf, keyrings, io_uring, module loading.
+threads fall back to clone), exec, ptrace and cross-process memory access, every call that acts on
+another process (signals, ``prlimit``, scheduling, priorities, page migration, ``kcmp``: allowed only on
+pid 0 or oneself; as uid 0 the kernel itself would allow them on any process of the same uid), every
+socket (no socket can be made, so none can connect: TCP, UDP, pathname and abstract unix sockets alike),
+namespaces, mounts, BPF, perf, keyrings, io_uring, module loading.
 Threads stay allowed: competitive programmers raise the stack size through `threading`.
 """
 
@@ -15,7 +18,6 @@ import platform
 _AUDIT_ARCH_X86_64 = 0xC000003E
 _X32_BIT = 0x40000000
 _CLONE_THREAD = 0x00010000
-_AF_UNIX = 1
 
 # x86_64 numbers. Only this architecture is supported; elsewhere `available()` is False and the
 # probe records the missing layer.
@@ -27,9 +29,16 @@ _DENY = {
     "delete_module": 176, "kexec_load": 246, "reboot": 169, "userfaultfd": 323, "pidfd_open": 434,
     "pidfd_send_signal": 424, "pidfd_getfd": 438, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297,
     "mknod": 133, "mknodat": 259, "swapon": 167, "swapoff": 168, "syslog": 103, "acct": 163,
-    "settimeofday": 164, "clock_settime": 227, "open_by_handle_at": 304, "quotactl": 179,
+    "settimeofday": 164, "clock_settime": 227, "open_by_handle_at": 304, "quotactl": 179, "socket": 41,
+    "socketpair": 53, "connect": 42, "bind": 49, "migrate_pages": 256, "move_pages": 279, "kcmp": 312,
+    "process_madvise": 440, "process_mrelease": 448, "get_robust_list": 274,
 }  # fmt: skip
-_CLONE, _CLONE3, _SOCKET, _KILL, _TGKILL = 56, 435, 41, 62, 234
+_CLONE, _CLONE3 = 56, 435
+# Calls that name a process: (number, offset of the pid argument). Allowed on 0 (oneself) and own pid.
+_ON_SELF = (
+    (62, 16), (234, 16), (302, 16), (203, 16), (144, 16), (142, 16), (314, 16),  # kill tgkill prlimit64 sched_*
+    (141, 24), (251, 24),  # setpriority(which, who, ...), ioprio_set(which, who, ...)
+)  # fmt: skip
 
 _LD_W_ABS, _JEQ_K, _JGE_K, _JSET_K, _RET_K = 0x20, 0x15, 0x35, 0x45, 0x06
 _RET_ALLOW, _RET_KILL, _RET_ERRNO = 0x7FFF0000, 0x80000000, 0x00050000
@@ -69,10 +78,11 @@ def _program(self_pid: int, exec_ptr: int | None) -> list[tuple[int, int, int, i
         (_JEQ_K, "NOSYS", 0, _CLONE3),
     ]
     body += [(_JEQ_K, "DENY", 0, nr) for nr in denied]
-    # Calls judged on their first argument: load it once the number matched.
-    for nr, want, op in ((_CLONE, _CLONE_THREAD, _JSET_K), (_SOCKET, _AF_UNIX, _JEQ_K),
-                         (_KILL, self_pid, _JEQ_K), (_TGKILL, self_pid, _JEQ_K)):  # fmt: skip
-        body += [(_JEQ_K, 0, 2, nr), (_LD_W_ABS, 0, 0, _OFF_ARG0), (op, "ALLOW", "DENY", want)]
+    # Calls judged on an argument: load it once the number matched (the low 32 bits: pid_t is an int).
+    body += [(_JEQ_K, 0, 2, _CLONE), (_LD_W_ABS, 0, 0, _OFF_ARG0), (_JSET_K, "ALLOW", "DENY", _CLONE_THREAD)]
+    for nr, offset in _ON_SELF:
+        body += [(_JEQ_K, 0, 3, nr), (_LD_W_ABS, 0, 0, offset), (_JEQ_K, "ALLOW", 0, 0),
+                 (_JEQ_K, "ALLOW", "DENY", self_pid)]  # fmt: skip
     if exec_ptr is not None:
         low, high = exec_ptr & 0xFFFFFFFF, exec_ptr >> 32
         body += [(_JEQ_K, 0, 4, _DENY["execve"]), (_LD_W_ABS, 0, 0, _OFF_ARG0), (_JEQ_K, 0, "DENY", low),

@@ -1,9 +1,12 @@
-"""The fork server: a small pre-started interpreter that forks once per program.
+"""The fork server: a small pre-started interpreter that forks per program.
 
 Started by `client.Slot` (optionally inside bubblewrap), it reads length-prefixed JSON requests on fd 0
-and answers on fd 1. Each request is run in a fresh fork with its own scratch directory; the server
+and answers on fd 1. At start it isolates itself from the host (`host.py`: namespaces, scratch quota,
+pids cgroup). A stdin/stdout request runs in one fresh fork; a call-based request in two (`child.py`):
+the judge, forked first, reads the test half of the request straight from the client's pipe (so neither
+this process nor the candidate's, forked from it, ever holds the tests) and the candidate. The server
 waits on CPU limits enforced by the kernel and a wall-clock backstop, then kills and reaps everything
-the program left behind before answering.
+the run left behind before answering.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import contextlib
 import json
 import os
 import resource
-import secrets
 import select
 import shutil
 import signal
@@ -21,7 +23,7 @@ import tempfile
 import time
 from typing import Any
 
-from . import child, reaping
+from . import child, host, reaping
 
 # Imported here so every fork finds them loaded: programs import these constantly.
 PREIMPORT = (
@@ -84,19 +86,20 @@ class Server:
         self.config, self.inbox, self.outbox = config, inbox, outbox
         self.base = config["scratch_base"]
         self.private = os.path.join(self.base, "io")
+        self.work = os.path.join(self.base, "work")
         os.makedirs(self.private, mode=0o700, exist_ok=True)
         self.count = 0
 
     def serve(self) -> None:
         while True:
             request = read_message(self.inbox)
-            if request is None:
-                return  # the client is gone
+            if request is None or request.get("kind") != "run":
+                return  # the client is gone, or the stream is out of step: the client restarts us
             write_message(self.outbox, self.handle(request))
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         self.count += 1
-        scratch = os.path.join(self.base, f"run{self.count}")
+        scratch = os.path.join(self.work, f"run{self.count}")
         os.mkdir(scratch, 0o700)
         uid = self.config["uid"]
         if uid:
@@ -108,67 +111,178 @@ class Server:
                     f.write(text)
                 if uid:
                     os.chown(path, uid, uid)
-            reply = self._run(request, scratch)
+            reply = self._split(request, scratch) if request.get("split") else self._run(request, scratch)
             if request.get("keep") and reply.get("exit_code") == 0:
                 reply["kept"] = _keep(os.path.join(scratch, request["keep"]), self.config["bin_dir"])
             return reply
         finally:
-            reaping.kill_descendants()
-            if uid:
-                reaping.kill_uid(uid)
+            self._sweep(uid)
             shutil.rmtree(scratch, ignore_errors=True)
+
+    def _sweep(self, uid: int) -> None:
+        if self.config.get("pid1"):
+            host.kill_namespace()  # every process in our pid namespace but us: setsid escapees included
+        else:
+            reaping.kill_descendants()
+        if uid:
+            reaping.kill_uid(uid)
 
     def _run(self, request: dict[str, Any], scratch: str) -> dict[str, Any]:
         lim = request["limits"]
         files = [_tmpfile(self.private, request.get("stdin", "").encode())]
-        files += [_tmpfile(self.private) for _ in range(3)]
+        files += [_tmpfile(self.private) for _ in range(2)]
         status_r, status_w = os.pipe()
-        token = secrets.token_hex(16)
         start = time.monotonic()
         pid = os.fork()
         if pid == 0:
             os.close(status_r)
-            child.enter(self.config, request, token, [*files, status_w], scratch)
+            child.run_program(self.config, request, [*files, status_w], scratch)
         os.close(status_w)
         try:
-            status, usage, timed_out = self._wait(pid, lim["wall_s"])
+            status, usage, timed_out = _wait(pid, lim["wall_s"])
             wall = time.monotonic() - start
             setup = os.read(status_r, 4096).decode(errors="replace")
-            return self._outcome(status, usage, timed_out, wall, setup, token, files, lim)
+            out = _outcome(status, usage, timed_out, wall, lim)
+            if setup != "ok":
+                return _infra(out, setup)
+            out["stdout"] = _read_back(files[1], lim["output_bytes"])
+            out["stderr"] = _read_back(files[2], 8192)
+            out["verified"] = True  # stdin/stdout: the verdict is the grader's comparison, outside
+            return out
         finally:
             for fd in [*files, status_r]:
                 os.close(fd)
 
-    def _wait(self, pid: int, wall_s: float) -> tuple[int, Any, bool]:
-        pidfd = os.pidfd_open(pid)
+    def _split(self, request: dict[str, Any], scratch: str) -> dict[str, Any]:
+        """Judge and candidate in two processes, joined by two pipes that carry plain data only."""
+        lim = request["limits"]
+        judge_lim = {"cpu_s": lim["cpu_s"] + 2.0, "memory_mb": max(lim["memory_mb"], 512), "output_bytes": 1 << 20}
+        to_c, to_j = os.pipe(), os.pipe()  # (read, write): judge -> candidate, candidate -> judge
+        null = os.open(os.devnull, os.O_RDWR)
+        files = [_tmpfile(self.private, request.get("stdin", "").encode())]
+        files += [_tmpfile(self.private) for _ in range(4)]  # candidate out, err; judge err, report
+        (js_r, js_w), (cs_r, cs_w) = os.pipe(), os.pipe()
+        start = time.monotonic()
+        jpid = os.fork()
+        if jpid == 0:
+            tests = read_message(self.inbox)  # straight from the client: never in the server's memory
+            if not tests or tests.get("kind") != "tests":
+                os._exit(97)
+            child.run_judge(self.config, tests, judge_lim, [null, null, files[3], to_c[1], to_j[0], files[4], js_w])
+        cpid = os.fork()
+        if cpid == 0:
+            child.run_candidate(self.config, request, [files[0], files[1], files[2], to_c[0], to_j[1], cs_w], scratch)
+        for fd in (*to_c, *to_j, js_w, cs_w, null):
+            os.close(fd)
         try:
-            ready, _, _ = select.select([pidfd], [], [], wall_s)
+            return self._split_outcome(jpid, cpid, start, lim, files, js_r, cs_r)
         finally:
-            os.close(pidfd)
-        timed_out = not ready
-        if timed_out:
-            os.kill(pid, signal.SIGKILL)
-        _, status, usage = os.wait4(pid, 0)
-        return status, usage, timed_out
+            for fd in [*files, js_r, cs_r]:
+                os.close(fd)
 
-    def _outcome(self, status: int, usage: Any, wall_killed: bool, wall: float, setup: str, token: str,
-                 files: list[int], lim: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
-        cpu = usage.ru_utime + usage.ru_stime
-        sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
-        timed_out = wall_killed or sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= lim["cpu_s"])
-        out: dict[str, Any] = {"exit_code": code, "signal": sig, "timed_out": timed_out, "cpu_s": cpu,
-                               "wall_s": wall, "verified": False, "results": []}  # fmt: skip
-        if setup != "ok":
-            out["infra_error"] = f"sandbox setup failed: {setup or 'the child died before reporting'}"
-            return out
+    def _split_outcome(self, jpid: int, cpid: int, start: float, lim: dict[str, Any], files: list[int],
+                       js_r: int, cs_r: int) -> dict[str, Any]:  # fmt: skip
+        jstatus, _, walled = _wait(jpid, lim["wall_s"])
+        pid, cstatus, usage = os.wait4(cpid, os.WNOHANG)
+        if pid == 0:  # still there: the tests are done (or out of time), it has nothing left to do
+            os.kill(cpid, signal.SIGKILL)
+            _, killed, usage = os.wait4(cpid, 0)
+            cstatus = killed if walled else 0
+        out = _outcome(cstatus, usage, walled, time.monotonic() - start, lim)
+        for fd, who in ((cs_r, "program"), (js_r, "judge")):
+            setup = os.read(fd, 4096).decode(errors="replace")
+            if setup != "ok":
+                return _infra(out, f"{who}: {setup or 'died before reporting'}")
         out["stdout"] = _read_back(files[1], lim["output_bytes"])
         out["stderr"] = _read_back(files[2], 8192)
-        head, _, body = _read_back(files[3], 64 << 20).partition("\n")
-        if secrets.compare_digest(head, token):
-            with contextlib.suppress(json.JSONDecodeError):
-                out["results"], out["verified"] = json.loads(body), True
+        report = _judge_report(jstatus, _read_back(files[4], 16 << 20))
+        if report is None:  # the judge did not finish: nothing passed (its CPU limit: the program's doing)
+            judge_cpu = os.WIFSIGNALED(jstatus) and os.WTERMSIG(jstatus) in (signal.SIGXCPU, signal.SIGKILL)
+            out["timed_out"] = bool(out["timed_out"] or judge_cpu)
+            return out
+        gone = bool(report.get("gone"))
+        out["results"] = [False] * len(report.get("passed", [])) if gone else report.get("passed", [])
+        if "results" in report:
+            out["results"] = report["results"]
+        out["verified"] = True
+        out["stderr"] = (out["stderr"] + "\n" + str(report.get("why", ""))).strip()[-8192:]
         return out
+
+
+def _judge_report(status: int, text: str) -> dict[str, Any] | None:
+    if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
+        return None
+    try:
+        report = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return report if isinstance(report, dict) else None
+
+
+def _wait(pid: int, wall_s: float) -> tuple[int, Any, bool]:
+    pidfd = os.pidfd_open(pid)
+    try:
+        ready, _, _ = select.select([pidfd], [], [], wall_s)
+    finally:
+        os.close(pidfd)
+    timed_out = not ready
+    if timed_out:
+        os.kill(pid, signal.SIGKILL)
+    _, status, usage = os.wait4(pid, 0)
+    return status, usage, timed_out
+
+
+def _infra(out: dict[str, Any], why: str) -> dict[str, Any]:
+    out["infra_error"] = f"sandbox setup failed: {why}"
+    return out
+
+
+def _outcome(status: int, usage: Any, wall_killed: bool, wall: float, lim: dict[str, Any]) -> dict[str, Any]:
+    cpu = usage.ru_utime + usage.ru_stime
+    sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+    timed_out = wall_killed or sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= lim["cpu_s"])
+    return {"exit_code": code, "signal": sig, "timed_out": timed_out, "cpu_s": cpu, "wall_s": wall,
+            "verified": False, "results": [], "stdout": "", "stderr": ""}  # fmt: skip
+
+
+def _pid1(inbox: int, outbox: int, cgroup: str | None) -> None:
+    """After unsharing the pid namespace: fork its pid 1, which goes on as the server; this process
+    only waits for it (holding no end of the protocol pipes, so the client sees EOF when it dies)."""
+    pid = os.fork()
+    if pid == 0:
+        reaping.die_with_parent()
+        return
+    os.close(inbox)
+    os.close(outbox)
+    _, status = os.waitpid(pid, 0)
+    if cgroup:
+        host.remove_cgroup(cgroup)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+
+
+def _isolate(config: dict[str, Any], inbox: int, outbox: int) -> list[str]:
+    """The host-isolation layers (`host.py`); what took effect goes back to the client."""
+    layers: list[str] = []
+    cgroup = None
+    if config.get("namespaces"):
+        cgroup = host.create_pids(f"{host.CGROUP_PREFIX}{os.getpid()}", config["nproc"])
+        layers = host.enter_namespaces()
+        if "pidns" in layers:
+            _pid1(inbox, outbox, cgroup)
+            config["pid1"] = os.getpid() == 1
+            if not config["pid1"]:
+                layers.remove("pidns")
+            elif "mntns" in layers and host.mount_proc():
+                layers.append("proc")
+    if cgroup:
+        config["cgroup"] = cgroup
+        layers.append(f"pids{config['nproc']}")
+    work = os.path.join(config["scratch_base"], "work")
+    os.makedirs(work, mode=0o711, exist_ok=True)
+    if "mntns" in layers and host.mount_quota(work, config.get("disk_mb", 64), 4096):
+        layers.append(f"quota{config.get('disk_mb', 64)}m")
+    return layers
 
 
 def main() -> None:
@@ -181,16 +295,20 @@ def main() -> None:
     if config is None:
         return
     reaping.die_with_parent()
-    reaping.become_subreaper()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    os.makedirs(config["scratch_base"], mode=0o711, exist_ok=True)
+    layers = _isolate(config, inbox, outbox)
+    reaping.become_subreaper()
     for name in PREIMPORT:
         __import__(name)
-    os.makedirs(config["scratch_base"], mode=0o711, exist_ok=True)
-    write_message(outbox, {"ready": True, "pid": os.getpid()})
+    write_message(outbox, {"ready": True, "pid": os.getpid(), "layers": layers})
     try:
         Server(config, inbox, outbox).serve()
     finally:
-        reaping.kill_descendants()
+        if config.get("pid1"):
+            host.kill_namespace()
+        else:
+            reaping.kill_descendants()
         shutil.rmtree(config["scratch_base"], ignore_errors=True)
 
 
