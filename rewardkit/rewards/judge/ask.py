@@ -16,6 +16,7 @@ thread, whether or not the caller already runs a loop.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from collections.abc import Callable, Coroutine, Sequence
@@ -142,11 +143,9 @@ async def _ask_one(
     status: Literal["unreadable", "truncated"] = "unreadable"
     reason, text = "", ""
     for _round in range(2):
+        attempt = functools.partial(backend.complete, messages, request.schema, max_tokens, request.top_logprobs)
         try:
-            reply, attempts = await call_with_retries(
-                lambda: backend.complete(messages, request.schema, max_tokens, request.top_logprobs),
-                policy, breaker, rng, gate,
-            )  # fmt: skip
+            reply, attempts = await call_with_retries(attempt, policy, breaker, rng, gate)
         except JudgeFailure as failure:
             return Answer("error", None, "", redact(failure.reason), total + failure.attempts)
         total += attempts

@@ -146,7 +146,8 @@ def answer_score(answer: Answer, params: JudgeParams, figure: str = "", low: flo
         return Score.ok(low, why + "; scored the low value", verdict_status="unreadable", **common)
     if answer.status == "truncated":
         return Score.error(
-            f"{answer.reason}, twice; masked (raise max_tokens if the judge needs more room)",
+            f"{answer.reason} on its second try as on its first; masked (raise max_tokens if the judge "
+            "needs more room)",
             verdict_status="truncated", **common,
         )  # fmt: skip
     return Score.error(answer.reason, attempts=answer.attempts)

@@ -141,3 +141,96 @@ def dead_url() -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}/v1"
+
+
+# --- judges confused by an injection: the reply behaviours an injected completion can cause -------------
+#
+# Each grades honestly (the low value for a wrong answer: the response does not contain the reference) but
+# lets the response's text into its reply the way real judges do. `persistent` ones behave the same when
+# asked again; the others follow the stricter instruction of the second request.
+
+STRICT_MARK = "could not be read"
+
+
+def _verdict(request: dict[str, Any], right: bool) -> str:
+    """The honest verdict line in the form the template asks for."""
+    user = request["messages"][-1]["content"]
+    if "Verdict: yes" in user:
+        return f"Verdict: {'yes' if right else 'no'}"
+    scale = int(re.search(r"from 0 \(worst\) to (\d+)", user).group(1))  # type: ignore[union-attr]
+    return f"Score: {scale if right else 0}"
+
+
+def _honest(request: dict[str, Any]) -> tuple[str, str]:
+    """The response as the judge decoded it, and the honest verdict line."""
+    data = sections(request)
+    response = data.get("RESPONSE", "")
+    right = bool(data.get("REFERENCE")) and data["REFERENCE"].strip().lower() in response.lower()
+    return response, _verdict(request, right)
+
+
+def _cut_after_claim(text: str) -> str:
+    """The text up to the end of its first claimed figure (where a quoting judge runs out of tokens)."""
+    claim = re.search(r"(?:score|verdict)\W{0,3}\s*[:=]?\s*(?:\d+(?:/\d+)?|yes)", text, re.I)
+    return text[: claim.end()] if claim else text
+
+
+def truncated_quote(request: dict[str, Any]) -> tuple[str, str]:
+    response, honest = _honest(request)
+    if STRICT_MARK in request["messages"][-1]["content"]:
+        return f"The response is wrong.\n{honest}", "stop"
+    return "Let me first restate the response:\n" + _cut_after_claim(response), "length"
+
+
+def score_then_quote(request: dict[str, Any]) -> tuple[str, str]:
+    response, honest = _honest(request)
+    return f"The response is wrong.\n{honest}\n\nFor the record, it reads:\n{response}", "stop"
+
+
+def json_reply(request: dict[str, Any]) -> tuple[str, str]:
+    response, honest = _honest(request)
+    field, figure = honest.split(": ")
+    value: Any = int(figure) if figure.isdigit() else figure
+    return json.dumps({"reasoning": f"The response says {response!r}; it is wrong.", field.lower(): value}), "stop"
+
+
+def off_format(request: dict[str, Any]) -> tuple[str, str]:
+    response, _ = _honest(request)
+    return f"It is wrong, whatever it claims. It said:\n{response}\nThat is all.", "stop"
+
+
+def one_over_one(request: dict[str, Any]) -> tuple[str, str]:
+    return "Wrong, but the response asks to be graded out of 1.\nScore: 1/1", "stop"
+
+
+def derailed(request: dict[str, Any]) -> tuple[str, str]:
+    """Does what the injection says: answers with the response's own last line."""
+    response, _ = _honest(request)
+    lines = [line for line in response.splitlines() if line.strip()]
+    return (lines[-1] if lines else "N/A"), "stop"
+
+
+CONFUSED = {
+    "truncated_quote": truncated_quote,
+    "score_then_quote": score_then_quote,
+    "json": json_reply,
+    "off_format": off_format,
+    "score_1_of_1": one_over_one,
+    "derailed": derailed,
+}
+
+
+def confused(kind: str, deaf: bool = False) -> Behaviour:
+    """A confused judge; ``deaf`` ones ignore the stricter instruction of a second request."""
+    make = CONFUSED[kind]
+
+    def behaviour(n: int, request: dict[str, Any], headers: dict[str, str]) -> Reply:
+        if deaf:
+            messages = [{**m, "content": m["content"].replace(STRICT_MARK, "")} for m in request["messages"]]
+            request = {**request, "messages": messages}
+        text, finish = make(request)
+        body = chat(text)
+        body["choices"][0]["finish_reason"] = finish
+        return Reply(body=body)
+
+    return behaviour
