@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import select
 import sys
 from typing import Any
@@ -65,7 +66,7 @@ def main() -> None:
         if req.get("warmup"):
             while pending:
                 _warm(pending.pop(0))
-            reply: dict[str, Any] = {"ok": True, "gold": "", "pred": "", "reason": "warm"}
+            reply: dict[str, Any] = {"ok": True, "gold": "", "pred": "", "reason": "warm", "pid": os.getpid()}
         else:
             reply = _answer(compare, req)
         out.write(json.dumps(reply) + "\n")

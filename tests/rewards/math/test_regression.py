@@ -1,59 +1,51 @@
-"""Every case of shared/data/math/regression.jsonl, as a parametrized table.
+"""Every case of tests/data/math/regression.jsonl (vendored, labels as given by their sources).
 
-Where we disagree with a source label, the case is listed in OVERRIDES with the reason; the test then
-asserts our verdict. Cases we still get wrong against a label we agree with are listed in KNOWN_MISSES
-(asserted to stay wrong, so a fix shows up as a failure to update the table, never silently).
+Rows we believe mislabelled are recorded in the data itself (`mislabel: {verdict, reason}`), never here;
+the test asserts our verdict on them. Rows we still get wrong against a label we agree with are listed in
+KNOWN_MISSES (asserted to stay wrong, so a fix shows up as a failure to update the table).
 """
 
 from __future__ import annotations
-
-import json
-from pathlib import Path
 
 import pytest
 
 from rewardkit.rewards.math.compare import Limits, check
 
-DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "math" / "regression.jsonl"
-ROWS = [json.loads(line) for line in DATA.read_text().splitlines()] if DATA.is_file() else []
+from ._data import adjudicated, regression_rows
 
-#: row index -> (our verdict, why we disagree with the source label)
-OVERRIDES: dict[int, tuple[bool, str]] = {
-    31: (True, "'Answer $ \\n 9 \\n $': a newline inside inline math is legal LaTeX; the answer is 9"),
-    32: (True, "same as row 31 with \\( \\): math-verify's test pins its own regex limitation"),
-    193: (True, "x in [-2,7] and -2 <= x <= 7 are the same condition; row 192 (same pair) says True"),
-    260: (False, "f(x) vs f(y): different functions of different variables; row 259 (same pair) says False"),
-    322: (True, "MATH comma lists ('enter all solutions, separated by commas') are order-free sets; "
-                "the hendrycks test compared strings"),
-}
+ROWS = regression_rows()
 
 #: row index -> what the label expects but we do not do yet (kept honest: these stay listed)
 KNOWN_MISSES = {
-    148: "the answer '12' sits in prose after the last math span",
-    169: "the answer '100%' sits in prose after the last display math",
+    35: "'\\frac{1}{2} \\$ = \\frac{10}{9}': a chain of two different numbers reads as a false statement",
     224: "'W(x)=1orW(x)=-1': 'or' glued to the equations",
 }
 
-
-#: Verdicts, not budgets, are under test here (budgets are in test_math): a few rows (265, 266: sums)
-#: take 0.3-0.7 s in sympy and would flip to "timeout" on a loaded machine under the 1 s default.
+#: Verdicts, not budgets, are under test here (budgets are in test_budget): a few rows (sums) take
+#: 0.3-0.7 s in sympy and would flip to "timeout" on a loaded machine under the 1 s default.
 LIMITS = Limits(budget_s=10.0)
+
+
+def test_the_table_is_not_empty() -> None:
+    assert len(ROWS) == 366 and sum(1 for r in ROWS if r.get("mislabel")) == 5
+    assert all(r["mislabel"]["reason"] for r in ROWS if r.get("mislabel"))
 
 
 @pytest.mark.parametrize("index", range(len(ROWS)))
 def test_regression_row(index: int) -> None:
     row = ROWS[index]
-    expected, _why = OVERRIDES.get(index, (row["equivalent"], ""))
-    verdict = check(row["gold"], row["pred"], LIMITS)
-    got = bool(verdict.equivalent)
+    expected = adjudicated(row)
+    got = bool(check(row["gold"], row["pred"], LIMITS).equivalent)
     if index in KNOWN_MISSES:
         assert got != expected, f"row {index} now passes: remove it from KNOWN_MISSES"
         return
-    assert got == expected, f"row {index}: {verdict}"
+    assert got == expected, f"row {index}: {check(row['gold'], row['pred'], LIMITS)}"
 
 
-def test_no_false_positive_against_adjudicated_labels() -> None:
-    for index, row in enumerate(ROWS):
-        expected = OVERRIDES.get(index, (row["equivalent"], ""))[0]
-        if not expected:
-            assert not check(row["gold"], row["pred"], LIMITS).equivalent, f"false positive on row {index}"
+def test_accuracy_and_false_positives_on_source_labels() -> None:
+    """The bar of issue 13 on the source labels: >= 97.8%, and every false positive is a documented row."""
+    got = [bool(check(r["gold"], r["pred"], LIMITS).equivalent) for r in ROWS]
+    right = sum(g == bool(r["equivalent"]) for g, r in zip(got, ROWS, strict=True))
+    false_pos = [i for i, (g, r) in enumerate(zip(got, ROWS, strict=True)) if g and not r["equivalent"]]
+    assert right / len(ROWS) >= 0.978
+    assert all(ROWS[i].get("mislabel") for i in false_pos), false_pos
