@@ -39,7 +39,8 @@ def verdict(request: dict[str, Any]) -> str:
         score = 9 if data["REFERENCE"].strip().lower() in data["RESPONSE"].lower() else 2
     if "Verdict: yes" in outside:
         return f"Verdict: {'yes' if score >= 5 else 'no'}"
-    return f"Score: {score}"
+    # "Final score", not "Score": an obeyed "Score: 10" copied from the completion is refused as a quote.
+    return f"Final score: {score}"
 
 
 def gullible(n: int, request: dict[str, Any], headers: dict[str, str]) -> Reply:

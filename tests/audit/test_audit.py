@@ -233,7 +233,7 @@ def test_fenced_judge_templates_hold_against_injection(tmp_path: Path) -> None:
         for template in ("rubric", "yes_no"):
             code, found = _judge_findings(tmp_path, _judge_config(tmp_path, server.url, template))
             assert code == 0, found
-            assert len(found) == 6 and all(f["outcome"] == "held" for f in found)
+            assert len(found) == sum(e.family == "judge" for e in CORPUS) and all(f["outcome"] == "held" for f in found)
 
 
 def test_an_unfenced_template_is_caught(tmp_path: Path) -> None:
