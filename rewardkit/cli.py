@@ -11,15 +11,17 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import registry
 from .config import CompositionConfig, parse_config, read_config_file
 from .errors import ConfigError, RewardkitError
-from .io import AtomicWriter, RowError
+from .io import AtomicWriter, RowError, peek_columns
 from .params import describe_params
 from .plugins import get_plugin_manager, plugin_distribution
+from .rows import require_columns
 from .runner import default_workers
 from .scorefile import FileReport, score_file
 from .stats import TOTAL
@@ -35,7 +37,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except RewardkitError as exc:
-            err.print(f"[bold red]Error:[/] {exc}", markup=True, highlight=False)
+            err.print(f"[bold red]Error:[/] {escape(str(exc))}", markup=True, highlight=False)
             sys.exit(2)
 
 
@@ -70,6 +72,12 @@ def score(source: Path, config_path: Path | None, reward_args: tuple[str, ...], 
           progress: bool | None, rejects: Path | None, engine: str, ray_address: str | None) -> None:
     """Score every line of SOURCE (JSONL with a 'completion' field) and write it back with its rewards."""
     config = _build_config(config_path, reward_args, reference_column)
+    if engine == "ray" and workers == 0:
+        raise ConfigError("--engine ray needs -j N >= 1 (worker processes per Ray actor); -j 0 means in-process "
+                          "scoring, which only --engine local does")
+    if workers is None and config_path is not None and "workers" in read_config_file(config_path):
+        workers = config.workers  # the config file's own 'workers:' key, unless -j overrides it
+    require_columns(config, peek_columns(source), f"{source}", "--reference-column")
     reported = 0
 
     reject_file = AtomicWriter(rejects) if rejects else None
@@ -100,6 +108,10 @@ def score(source: Path, config_path: Path | None, reward_args: tuple[str, ...], 
         err.print(f"... and {reported - MAX_REPORTED_ERRORS} more invalid lines", markup=False)
     _print_summary(report, output)
     failed = _over_budget(config, report)
+    if report.stats.rows == 0 and report.invalid == 0:
+        err.print(f"{source}: no rows to score (the file is empty or blank). Each line must be a JSON object "
+                  'with a "completion" field.', markup=False)
+        failed = True
     if report.invalid or failed:
         sys.exit(1)
 
@@ -107,7 +119,12 @@ def score(source: Path, config_path: Path | None, reward_args: tuple[str, ...], 
 def _build_config(path: Path | None, reward_args: tuple[str, ...], reference_column: str | None
                   ) -> CompositionConfig:
     data: dict[str, Any] = read_config_file(path) if path is not None else {}
-    terms = list(data.get("rewards") or [])
+    listed = data.get("rewards") or []
+    if isinstance(listed, (str, dict)):
+        where = f"{path}: " if path else ""
+        raise ConfigError(f"{where}'rewards' must be a list of terms, e.g. rewards: [{{name: math}}] or "
+                          f"rewards:\n  - name: math   (got {type(listed).__name__} {listed!r})")
+    terms = list(listed)
     for arg in reward_args:
         name, _, weight = arg.partition(":")
         try:
@@ -146,12 +163,12 @@ class _progress_bar:
 
 def _print_summary(report: FileReport, output: Path | None) -> None:
     table = Table(title="rewardkit score", title_justify="left")
-    for column in ("term", "mean", "count", "nulls", "errors", "timeouts", "n/a"):
+    for column in ("term", "mean", "count", "nulls", "errors", "bugs", "timeouts", "n/a"):
         table.add_column(column, justify="left" if column == "term" else "right")
     for path, ts in report.stats.terms.items():
         mean = "-" if ts.mean is None else f"{ts.mean:.4f}"
-        table.add_row(path, mean, str(ts.count), str(ts.nulls), str(ts.errors), str(ts.timeouts),
-                      str(ts.not_applicable), style="bold" if path == TOTAL else None)
+        table.add_row(escape(path), mean, str(ts.count), str(ts.nulls), str(ts.errors), str(ts.bugs),
+                      str(ts.timeouts), str(ts.not_applicable), style="bold" if path == TOTAL else None)
     err.print(table)
     where = f" -> {output}" if output else ""
     err.print(
@@ -165,7 +182,7 @@ def _over_budget(config: CompositionConfig, report: FileReport) -> bool:
     for path in report.stats.terms:
         rate = report.stats.error_rate(path)
         if rate > config.max_error_rate:
-            err.print(f"[bold red]Error:[/] {rate:.0%} of {path!r} scores failed for infrastructure reasons "
+            err.print(f"[bold red]Error:[/] {rate:.0%} of {escape(repr(path))} scores failed (errors, bugs, timeouts) "
                       f"(max_error_rate {config.max_error_rate:.0%}); see --details for the reasons.")
             over = True
     return over

@@ -19,7 +19,7 @@ from typing import Any
 from .budget import ErrorBudget
 from .config import CompositionConfig, load_config, parse_config, walk_all
 from .evaluate import Scored
-from .rows import TRAINER_KWARGS, call_samples
+from .rows import TRAINER_KWARGS, call_samples, require_columns
 from .scorer import Scorer
 from .stats import Stats, trainer_metrics
 from .types import Sample
@@ -37,6 +37,7 @@ class Composition:
         self._scorer: Scorer | None = None
         self._lock = threading.Lock()
         self.budget = ErrorBudget(config.max_error_rate)
+        self._columns_checked = False
 
     # -- the TRL reward-function contract ------------------------------------------------------
 
@@ -67,6 +68,10 @@ class Composition:
         self, prompts: Sequence[Any] | None, completions: Sequence[Any] | None, **kwargs: Any
     ) -> list[Sample]:
         """Build `Sample`s from TRL-style keyword lists (one entry per completion in each list)."""
+        if not self._columns_checked:
+            columns = {k for k in kwargs if k not in TRAINER_KWARGS}
+            require_columns(self.config, columns or {"completion"}, "compose", "reference_column:")
+            self._columns_checked = True
         return call_samples(prompts, completions, kwargs, self.config.reference_column)
 
     def score_samples(self, samples: Sequence[Sample]) -> list[Scored]:

@@ -125,7 +125,8 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     """The raw mapping of a config file (a bare list of terms becomes ``{"rewards": [...]}``)."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8-sig") as f:  # a stream, so YAML errors name the file, not <unicode string>
+            data = yaml.safe_load(f)
     except FileNotFoundError:
         raise ConfigError(f"config file {str(path)!r} not found") from None
     except yaml.YAMLError as exc:
@@ -198,6 +199,11 @@ def _parse_term(item: Any, where: str, prefix: str) -> Term:
         params = build_params(spec.name, spec.params, item.get("params"))
     except ConfigError as exc:
         raise type(exc)(f"{where}: {exc}") from None
+    if spec.validate is not None:
+        try:
+            spec.validate(params)
+        except ConfigError as exc:
+            raise type(exc)(f"{where} ({spec.name}): {exc}") from None
     timeout = _typed(item, "timeout_s", float, spec.timeout_s, where)
     if timeout <= 0:
         raise ConfigError(f"{where}.timeout_s must be > 0, got {timeout}")

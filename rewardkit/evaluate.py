@@ -118,15 +118,15 @@ def _precheck(leaf: Term, sample: Sample, done: Mapping[str, Score]) -> Score | 
     """A score decided without calling the reward: a closed gate, or a missing column or gold answer."""
     spec = leaf.spec
     assert spec is not None
-    if leaf.gate is not None:
-        gated = _gate_verdict(leaf, done)
-        if gated is not None:
-            return gated
+    # What the row lacks first: a term that cannot apply to a row is n/a, even behind a closed gate (else a
+    # row without a gold that fails the format gate would count as a real 0 of the gated term).
     if spec.needs_reference and (sample.reference is None or sample.reference == ""):
         return Score.not_applicable("the row has no reference answer")
     for column in spec.columns:
         if column not in sample.columns or sample.columns[column] is None:
             return Score.not_applicable(f"the row has no {column!r} column")
+    if leaf.gate is not None:
+        return _gate_verdict(leaf, done)
     return None
 
 

@@ -131,6 +131,22 @@ def line_tasks(path: str | Path, chunk_lines: int | ChunkSizer, details: bool = 
             first += len(chunk)
 
 
+def peek_columns(path: str | Path, rows: int = 100) -> set[str] | None:
+    """The keys of the first ``rows`` JSON objects of a JSONL file (None when none can be read)."""
+    keys: set[str] = set()
+    found = False
+    with open(path, "rb") as f:
+        for raw in itertools.islice((r for r in _lines(f) if r.strip()), rows):
+            try:
+                obj = _loads(raw)
+            except (ValueError, RecursionError, MemoryError):
+                continue
+            if isinstance(obj, dict):
+                found = True
+                keys.update(obj)
+    return keys if found else None
+
+
 def _lines(f: IO[bytes]) -> Iterator[bytes]:
     head = f.read(4)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not head.startswith(codecs.BOM_UTF32_LE):

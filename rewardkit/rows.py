@@ -136,3 +136,35 @@ def completion_problem(value: Any) -> str | None:
 def kind_of(value: Any) -> str:
     names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
     return names.get(type(value), "a number")
+
+
+def require_columns(config: Any, columns: set[str] | None, where: str, option: str) -> None:
+    """Fail before scoring when no row carries a column a term cannot work without.
+
+    The gold column (for rewards with ``needs_reference``): a misnamed one would make every such term
+    ``not_applicable``, and a run would score, or a GRPO run train, on the other terms alone without a word.
+    And the columns a term's parameters make necessary (`RewardSpec.columns_for`, e.g. ``completion_ids``
+    for token lengths without a tokenizer), which would otherwise mask every row.
+    ``columns`` None: nothing to judge by (no rows).
+    """
+    if not columns:
+        return
+    seen = ", ".join(sorted(c for c in columns if c not in _NOT_COLUMNS)) or "none"
+    column = config.reference_column
+    needing = [t.path for t in config.leaves if t.spec is not None and t.spec.needs_reference]
+    if needing and column not in columns:
+        raise InputError(
+            f"{where}: {', '.join(needing)} grade against a gold answer in column {column!r}, but no row has "
+            f"that column (columns: {seen}). Name the gold column with {option} COLUMN"
+            " (or reference_column: COLUMN in the config)."
+        )
+    for term in config.leaves:
+        spec = term.spec
+        if spec is None or spec.columns_for is None:
+            continue
+        missing = [c for c in spec.columns_for(term.params) if c not in columns]
+        if missing:
+            raise InputError(
+                f"{where}: term {term.path!r} needs column {missing[0]!r} with these parameters, and no row has "
+                f"it (columns: {seen}). {spec.columns_hint}".rstrip()
+            )

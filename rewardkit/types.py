@@ -226,6 +226,8 @@ class RewardSpec:
     check_tolerance: float = 0.0
     validate: ParamsCheck | None = None
     cost: Cost = "cheap"
+    columns_for: Callable[[Any], tuple[str, ...]] | None = None
+    columns_hint: str = ""
 
     def __post_init__(self) -> None:
         if (self.fn is None) == (self.batch_fn is None):

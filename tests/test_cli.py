@@ -125,14 +125,27 @@ def test_list_and_describe(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "Did you mean 'length'?" in missing.stderr
 
 
-def test_an_infrastructure_error_rate_over_budget_fails_the_run_but_keeps_the_output(tmp_path: Path) -> None:
-    # length in tokens without completion_ids or a tokenizer cannot be measured: an error, not a 0.
+def test_token_lengths_without_ids_or_tokenizer_fail_before_scoring(tmp_path: Path) -> None:
+    # length in tokens, rows without completion_ids and no tokenizer: every row would be masked, so stop first.
     source = write_jsonl(tmp_path / "in.jsonl", [{"completion": GOOD}] * 3)
     result = run("score", str(source), "-r", "length", "-r", "think_format", "-o", "out.jsonl", cwd=tmp_path)
-    assert result.returncode == 1
-    assert "100% of 'length' scores failed for infrastructure reasons" in result.stderr
+    assert result.returncode == 2
+    assert "term 'length' needs column 'completion_ids'" in result.stderr
+    assert "set params.tokenizer" in result.stderr
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_an_infrastructure_error_rate_over_budget_fails_the_run_but_keeps_the_output(tmp_path: Path) -> None:
+    # a judge whose server is down for every row: masked and counted, the run fails, the output is kept.
+    source = write_jsonl(tmp_path / "in.jsonl", [{"completion": GOOD, "answer": "4"}] * 3)
+    config = tmp_path / "c.yaml"
+    config.write_text("rewards:\n  - {name: think_format}\n  - name: judge\n    params: {base_url: "
+                      "'http://127.0.0.1:9/v1', model: m, max_retries: 0, max_error_rate: 1.0}\n")
+    result = run("score", str(source), "-c", str(config), "-o", "out.jsonl", "-j", "0", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "100% of 'judge' scores failed" in result.stderr
     out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
-    assert [o["rewards"] for o in out] == [{"length": None, "think_format": 1.0}] * 3
+    assert [o["rewards"] for o in out] == [{"think_format": 1.0, "judge": None}] * 3
     assert [o["reward"] for o in out] == [None] * 3  # masked, never a silent 0
 
 

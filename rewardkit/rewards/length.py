@@ -16,6 +16,7 @@ from collections.abc import Callable, Sized
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
+from ..errors import ConfigError
 from ..hookspecs import hookimpl
 from ..params import param
 from ..types import RewardSpec, Sample, Score, Status
@@ -203,28 +204,53 @@ def _repetition_range(p: RepetitionParams) -> tuple[float, float]:
     return (p.max_penalty, 0.0)
 
 
+def _token_columns(params: Any) -> tuple[str, ...]:
+    """Token counts need the ids TRL passes, unless a tokenizer is configured."""
+    return ("completion_ids",) if params.unit == "tokens" and params.tokenizer is None else ()
+
+
+def _check_tokenizer(params: Any) -> None:
+    """A configured tokenizer must load now: a typo in its path would otherwise mask every row."""
+    if params.unit == "tokens" and params.tokenizer is not None:
+        try:
+            _load_tokenizer(params.tokenizer)
+        except Exception as exc:
+            raise ConfigError(
+                f"params.tokenizer {params.tokenizer!r} cannot be loaded ({type(exc).__name__}: {exc}); give the "
+                "path of a local tokenizer.json, or use unit: chars or words"
+            ) from None
+
+
+_MEASURES: dict[str, Any] = {
+    "columns_for": _token_columns, "validate": _check_tokenizer,
+    "columns_hint": "Token lengths need the ids TRL passes in 'completion_ids': outside TRL set params.tokenizer "
+                    "to a local tokenizer.json, or count unit: chars or words.",
+}  # fmt: skip
+
+
 @hookimpl
 def register_rewards(register: Callable[[RewardSpec], None]) -> None:
     register(RewardSpec(
         name="length",
         description="Closeness to a target length: max(0, 1 - |L - target| / scale).",
-        params=LengthParams, range=(0.0, 1.0), fn=_length, timeout_s=5.0,
+        params=LengthParams, range=(0.0, 1.0), fn=_length, timeout_s=5.0, family="length", **_MEASURES,
     ))
     register(RewardSpec(
         name="cosine_length",
         description="Cosine length schedule (Yeo et al. 2025): short correct answers earn most, short "
         "wrong answers lose most. Correctness comes from another term (e.g. math) or a column.",
         params=CosineLengthParams, range=_cosine_range, fn=_cosine_length,
-        term_params=("correct_from",), timeout_s=5.0,
+        term_params=("correct_from",), timeout_s=5.0, family="length", **_MEASURES,
     ))
     register(RewardSpec(
         name="soft_overlong",
         description="DAPO's soft overlong punishment: 0 up to max_length - cache_length, a linear ramp to "
         "-1 in the buffer, -1 beyond max_length.",
-        params=SoftOverlongParams, range=(-1.0, 0.0), fn=_soft_overlong, timeout_s=5.0,
+        params=SoftOverlongParams, range=(-1.0, 0.0), fn=_soft_overlong, timeout_s=5.0, family="length",
+        **_MEASURES,
     ))
     register(RewardSpec(
         name="repetition",
         description="N-gram repetition penalty (open-r1): (1 - unique/total n-grams) * max_penalty.",
-        params=RepetitionParams, range=_repetition_range, fn=_repetition, timeout_s=5.0,
+        params=RepetitionParams, range=_repetition_range, fn=_repetition, timeout_s=5.0, family="length",
     ))
