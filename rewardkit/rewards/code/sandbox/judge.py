@@ -18,9 +18,13 @@ import builtins
 import importlib
 import sys
 import traceback
+import types
 from typing import Any, Protocol
 
-from . import wire
+try:
+    from . import wire
+except ImportError:  # run from source after wire's own text (remote grading, see `replay.py`)
+    wire = types.SimpleNamespace(encode=encode, decode=decode, NotData=NotData, send=send, recv=recv)  # type: ignore[name-defined]  # noqa: F821
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 # Standard-library modules with side effects on import, never imported on a solution's say-so.
