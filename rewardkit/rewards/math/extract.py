@@ -63,7 +63,7 @@ _PROSE_REST = re.compile(r"(?:\s*$|\s*[,.;:!?)]|\s+[^\W\d_]{2,}|\s?[a-zA-Z]{1,3}
 _REASON = re.compile(r"(?<![a-zA-Z])(?:since|because|as|when|where|if|given)(?![a-zA-Z])", re.I)
 _COPULA = re.compile(r"\s(?:is|are|was|were|equals|be|makes|gives|=)\s+|(?:是|为|等于)\s*", re.I)
 _PROSE_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{4,}(?![a-zA-Z{])|[^\x00-\x7f]{2,}")
-_STOPWORD = re.compile(r"(?<![\\a-zA-Z])(?:is|it|so|the|we|be|of|to|an|are|was)(?![a-zA-Z])", re.I)
+_STOPWORD = re.compile(r"(?<![\\a-zA-Z])(?:is|it|so|the|we|be|of|to|an|are|was|not|no|never|nicht|pas)(?![a-zA-Z])", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +187,9 @@ def read_phrase(section: str, start: int, spans: list[tuple[int, int, str]]) -> 
     stop = _SENTENCE_END.search(section, start, start + MAX_PHRASE)
     end = stop.start() if stop else min(len(section), start + MAX_PHRASE)
     inside = [i for i, s in enumerate(spans) if start <= s[0] < end]
+    head = _HEAD.match(section, start, end)
+    if head and _PROSE_REST.match(section, head.end(), end) and not (inside and spans[inside[0]][0] == start):
+        return _Found(head.group(0).strip(), head.start(), head.end(), "answer phrase")  # "17 oranges are ..."
     copulas = [c for c in _COPULA.finditer(section, start, end)
                if not any(spans[i][0] <= c.start() < spans[i][1] for i in inside)]
     if copulas and (not inside or spans[inside[-1]][0] < copulas[-1].start()):
