@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import glob
 import io
 import itertools
 import json
@@ -265,13 +266,30 @@ def _dumps(value: Any) -> str:
         return json.dumps(value, ensure_ascii=True)
 
 
+def _sweep_stale(directory: Path, name: str) -> None:
+    """Remove temporary files a killed run (kill -9) left beside ``name``: their writer's pid is gone."""
+    for tmp in directory.glob(f".{glob.escape(name)}.*.tmp"):
+        pid_text = tmp.name[len(name) + 2 :].split(".", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        except PermissionError:
+            pass  # alive, someone else's
+
+
 class AtomicWriter:
     """Write a file under a temporary name and rename it into place on success: never a half file."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         directory = self.path.parent if str(self.path.parent) else Path(".")
-        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
+        _sweep_stale(directory, self.path.name)
+        prefix = f".{self.path.name}.{os.getpid()}."
+        fd, self._tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
         umask = os.umask(0)
         os.umask(umask)
         os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; the result should look like any new file
