@@ -13,6 +13,8 @@ A row (one JSON object per line)::
      "margin": 0.0,                          # optional: slack added to the ceiling (noisy judges)
      "with": ["repetition"]}                 # optional: rewards meant to be used beside the audited one;
                                              #   exploit and control are judged on their summed score
+     "expect": "accept",                     # optional: an equivalence case, a CORRECT completion that must
+     "min_score": 1.0}                       #   earn at least min_score (default: the reward's maximum)
 
 Every key that is not one of the above is a column of the row, exactly as in a file `rewardkit score` reads.
 The gold answer is read from the config's reference column, else from ``answer``. The control shares the
@@ -37,8 +39,9 @@ from ..io import completion_problem
 from ..types import Completion, Sample
 
 #: Keys of a row that describe the exploit rather than the sample.
-META_KEYS = frozenset({"exploit", "family", "reward", "description", "control", "max_score", "margin", "with"})
-FAMILIES = ("format", "math", "code", "length", "judge")
+META_KEYS = frozenset({"exploit", "family", "reward", "description", "control", "max_score", "margin", "with",
+                       "expect", "min_score"})  # fmt: skip
+FAMILIES = ("format", "math", "code", "length", "judge", "ifeval", "json_schema", "tool_call", "qa", "truncation")
 _MAX_EXPANDED = 10_000_000
 
 
@@ -59,6 +62,10 @@ class Exploit:
     margin: float = 0.0
     source: str = ""
     companions: tuple[str, ...] = ()
+    #: "reject": an exploit (a false positive when rewarded); "accept": a correct answer (a false negative
+    #: when it earns less than ``min_score``, by default the reward's maximum).
+    expect: str = "reject"
+    min_score: float | Mapping[str, float] | None = None
 
     def applies_to(self, reward_name: str, family: str | None) -> bool:
         """Whether this exploit is aimed at a reward: named in ``reward``, else of the same family."""
@@ -152,8 +159,15 @@ def parse_exploit(line: str, where: str) -> Exploit:
         rewards=rewards, description=str(obj.get("description", "")), control=control,
         control_columns=control_columns,
         max_score=_max_score(obj.get("max_score"), where), margin=_number(obj.get("margin", 0.0), "margin", where),
-        source=where, companions=_names(obj.get("with"), where),
+        source=where, companions=_names(obj.get("with"), where), expect=_expect(obj.get("expect"), where),
+        min_score=_max_score(obj.get("min_score"), where),
     )  # fmt: skip
+
+
+def _expect(value: Any, where: str) -> str:
+    if value is None or value in ("reject", "accept"):
+        return value or "reject"
+    raise InputError(f"{where}: 'expect' must be \"reject\" (an exploit) or \"accept\" (a correct answer), got {value!r}")
 
 
 def _control(value: Any, where: str) -> tuple[Any, dict[str, Any]]:

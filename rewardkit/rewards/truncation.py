@@ -85,7 +85,7 @@ def truncated_by_text(text: str, prefilled_think: bool = False) -> str | None:
     if prefilled_think and "<think>" not in text:
         text = "<think>" + text
     for opening, closing in _PAIRS:
-        if text.count(opening) > text.count(closing) and text.rfind(opening) > text.rfind(closing):
+        if text.rfind(opening) > text.rfind(closing):  # the last one opened is never closed
             return f"{opening} is never closed"
     if text.count("```") % 2:
         return "a code fence is never closed"

@@ -27,6 +27,7 @@ from ...errors import ConfigError, did_you_mean
 from ...hookspecs import hookimpl
 from ...params import param
 from ...types import Completion, RewardSpec, Sample, Score
+from ..format import visible
 from .checks import CHECKS, KwargsError
 
 __all__ = ["CHECKS", "IfevalParams", "loose_variants", "response_text", "score_ifeval"]
@@ -115,7 +116,9 @@ def score_ifeval(sample: Sample, params: IfevalParams) -> Score:
 
 def _followed(response: str, pairs: Sequence[tuple[str, dict[str, Any]]], params: IfevalParams) -> list[bool]:
     variants = loose_variants(response) if params.mode == "loose" else [response]
-    variants = [v for v in variants if v.strip()]  # IFEval: an empty (variant of a) response follows nothing
+    # IFEval: an empty (variant of a) response follows nothing. "Empty" here also covers zero-width spaces and
+    # other invisible characters, which str.strip() keeps: they would satisfy "no commas" with nothing to read.
+    variants = [v for v in variants if visible(v)]
     undetected = params.undetected_language == "pass"
     return [any(CHECKS[ident](v, kw, undetected) for v in variants) for ident, kw in pairs]
 

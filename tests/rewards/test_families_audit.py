@@ -1,0 +1,36 @@
+"""The audit corpus rows of the instruction, structured-output, tool-call, QA and truncation families hold
+against the rewards at their defaults, and each row's trick is real (its control or a fix scores higher)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rewardkit.audit.corpus import FAMILIES, builtin_paths, load_corpus
+from rewardkit.audit.runner import AuditReport, run_audit
+from rewardkit.config import parse_config
+
+NEW = {"ifeval": "ifeval", "json_schema": "json_schema", "tool_call": "tool_call", "qa": "qa_match",
+       "truncation": "truncation"}  # fmt: skip
+CORPUS = [e for e in load_corpus(builtin_paths()) if e.family in NEW]
+
+
+@pytest.fixture(scope="module")
+def report() -> AuditReport:
+    return run_audit(parse_config({"rewards": [{"name": n} for n in NEW.values()]}), CORPUS)
+
+
+def test_each_family_has_its_file_and_at_least_five_rows() -> None:
+    assert set(NEW) <= set(FAMILIES)
+    for family in NEW:
+        assert sum(e.family == family for e in CORPUS) >= 5, family
+
+
+@pytest.mark.parametrize("exploit", [e.id for e in CORPUS])
+def test_the_exploit_is_not_rewarded(report: AuditReport, exploit: str) -> None:
+    [finding] = [f for f in report.findings if f.exploit == exploit]
+    assert finding.outcome == "held", finding
+
+
+def test_every_row_was_aimed_at_its_family_reward(report: AuditReport) -> None:
+    assert report.skipped == {}
+    assert {(f.exploit, f.reward_name) for f in report.findings} == {(e.id, NEW[e.family]) for e in CORPUS}
