@@ -1,54 +1,73 @@
-"""rewardkit rewards as verl's ``custom_reward_function``, with no configuration needed.
+"""rewardkit rewards as verl's custom reward function (verl 0.9.1), with no configuration needed.
 
-    # verl trainer config
-    custom_reward_function:
-      path: /path/to/site-packages/rewardkit/integrations/verl.py   # or a file doing `from ... import`
-      name: compute_score               # compute_score_batch for verl's BatchRewardManager
-      reward_kwargs: {config: rewards_verl.yaml}   # optional
+    # verl 0.9.1 trainer config (python -m verl.trainer.main_ppo ...); see docs/trainers/verl.md
+    reward:
+      custom_reward_function:
+        path: pkg://rewardkit.integrations.verl
+        name: compute_score
+        reward_kwargs: {config: rewards_verl.yaml}   # optional; also workers: N
 
-With no configuration, math-like data sources (``openai/gsm8k``, ``lighteval/MATH``,
-``DigitalLearningGmbH/MATH-lighteval``, ``math_dapo``, ``aime*``, ``numina_*``, ...) get the ``math``
-reward, code-like ones (``codecontests``, ``apps``, ``taco``, ``codeforces``, ``*humaneval*``, ...) the
-``code`` reward, and any other data source is an error naming the way out. A config file (``config=`` in
-reward_kwargs, or the ``REWARDKIT_VERL_CONFIG`` environment variable) routes data sources (glob patterns,
-first match wins, built-in routing after them) to compositions written like ``rewardkit score`` configs::
+Under ``reward.``: 0.9.1's ``main_ppo`` ignores a top-level ``custom_reward_function:`` (only its fully-async
+entry migrates the old key) and silently runs verl's default scorer instead. ``pkg://`` imports this module
+as a package module; a file path to it works too (the imports here are absolute, as verl's
+``spec_from_file_location`` loader needs), but ``pkg://`` is the form the docs and tests use.
+
+Routing. With no configuration, math-like data sources (``openai/gsm8k``, ``lighteval/MATH``, ``math_dapo``,
+``aime*``, ``numina_*``, ...) get the ``math`` reward, code-like ones (``codecontests``, ``apps``, ``taco``,
+``*humaneval*``, ...) the ``code`` reward (tests read from the ground truth, where verl keeps them), and any
+other data source is an error naming the way out. A routing file (``config=`` in reward_kwargs, or the
+``REWARDKIT_VERL_CONFIG`` environment variable) maps data-source globs (first match wins, built-in routing
+after them) to compositions written like ``rewardkit score`` configs, each with an optional ``acc:`` list::
 
     data_sources:
-      "openai/gsm8k": {rewards: [{name: math}, {name: think_format, weight: 0.1}]}
-      "my_puzzles_*": {rewards: [{name: math}]}
+      "openai/gsm8k": {acc: [math], rewards: [{name: math}, {name: think_format, weight: 0.1}]}
 
-What verl gets back: a dict with ``score`` (the weighted total) and every term's value under its path, with
-the same keys for every sample (NaN where a term did not run), as verl's per-key logs need. verl cannot
-skip a sample, so a null total (an infrastructure failure such as a sandbox down, or no term applying to
-the row) is sent as ``score`` 0.0 with ``rewardkit_masked`` 1.0, and `ErrorBudgetExceeded` is raised once
-more than the config's ``max_error_rate`` of the last 64 samples failed for infrastructure reasons:
-counted and loud, never silently a real 0.
+What verl gets back (its managers copy every key into ``reward_extra_info``; its aggregation drops None
+but not NaN, and GDPO casts the keys to float32, where None becomes NaN too): a dict of finite floats with
+the same keys for every sample of a run: ``score`` (the total), ``acc``, `rewardkit.stats.MASKED`, and for
+every term any route can produce its value and ``<term>_applied``. A term that did not give a value for
+this sample (not in its route, not applicable, failed) is 0.0 with ``<term>_applied`` 0.0, never NaN.
+``acc`` is 1.0 when the route's correctness terms (``acc:``; by default those graded against the gold
+answer, else the total) that applied all reached the top of their range; verl's validation then reports
+``acc`` as its core metric. verl cannot skip a sample: a masked total (an infrastructure failure, or no
+weighted term applying) is ``score`` 0.0 with the masked marker 1.0, counted in one sliding-window
+`ErrorBudget` per routing file, which raises once too many recent scores failed: loud, never a silent 0.
+
+Scoring goes through `rewardkit.scorer.Scorer` in ``workers`` processes (default one per core), so every
+reward's time budget is enforced by a kill at one sample per call, and verl's reward threads (its managers
+call once per sample from an executor) score in parallel. verl's extra keyword arguments
+(``reward_router_address``, ``reward_model_tokenizer`` when a reward model is enabled, and any later ones)
+are accepted and not read: row data reaches rewards through ``extra_info``.
 """
 
 from __future__ import annotations
 
-import collections
 import fnmatch
 import json
-import math
 import os
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import CompositionConfig, parse_config, read_config_file, walk_all
-from ..errors import ConfigError, ErrorBudgetExceeded
-from ..evaluate import Scored, evaluate_chunk
-from ..types import Sample
+from rewardkit.budget import ErrorBudget
+from rewardkit.config import CompositionConfig, parse_config, read_config_file, walk_all
+from rewardkit.errors import ConfigError
+from rewardkit.evaluate import Scored
+from rewardkit.rows import row_sample
+from rewardkit.runner import default_workers
+from rewardkit.scorer import Scorer
+from rewardkit.stats import MASKED
+from rewardkit.types import Sample
 
 CONFIG_ENV = "REWARDKIT_VERL_CONFIG"
-MASKED_KEY = "rewardkit_masked"
-WINDOW = 64
+APPLIED = "_applied"
+_RESERVED = ("score", "acc", MASKED)
 
-MATH_CONFIG: dict[str, Any] = {"name": "verl_math", "rewards": [{"name": "math"}]}
-CODE_CONFIG: dict[str, Any] = {"name": "verl_code", "rewards": [{"name": "code"}]}
+MATH_CONFIG: dict[str, Any] = {"name": "verl_math", "acc": ["math"], "rewards": [{"name": "math"}]}
+CODE_CONFIG: dict[str, Any] = {"name": "verl_code", "acc": ["code"], "rewards": [{"name": "code"}]}
 
 #: Data sources verl's own default_compute_score and common recipes use, by family.
 _MATH_PATTERN = re.compile(
@@ -62,28 +81,60 @@ _CODE_PATTERN = re.compile(
     re.IGNORECASE,
 )
 _TEST_COLUMNS = ("test", "entry_point", "test_list", "test_setup_code", "tests", "input_output")
+_TOP = 1e-9  # a float sum may land a hair under the range's top
+
+
+@dataclass(frozen=True)
+class Route:
+    """One composition and what ``acc`` means for it: (term path or None for the total, top of its range)."""
+
+    config: CompositionConfig
+    acc: tuple[tuple[str | None, float], ...]
+
+
+def _route(name: str, body: Mapping[str, Any]) -> Route:
+    body = dict(body)
+    acc = body.pop("acc", None)
+    config = parse_config({"name": name, **body})
+    terms = {t.path: t for t in walk_all(config.terms)}
+    if acc is None:  # terms graded against the gold answer; else the total
+        wanted = [t.path for t in config.leaves if t.spec is not None and t.spec.needs_reference and t.weight]
+    elif isinstance(acc, list) and all(isinstance(p, str) for p in acc) and acc:
+        wanted = acc
+    else:
+        raise ConfigError(f"acc must be a non-empty list of term paths, e.g. acc: [math]; got {acc!r}")
+    unknown = [p for p in wanted if p not in terms]
+    if unknown:
+        raise ConfigError(f"acc names {unknown} but the terms are {sorted(terms)}")
+    if not wanted:
+        return Route(config, ((None, config.output_range()[1]),))
+    return Route(config, tuple((p, terms[p].output_range()[1]) for p in wanted))
 
 
 class _Router:
-    """Data source -> composition, built once per process (and per config file) and shared by threads."""
+    """Data source -> route, built once per process per (routing file, workers), shared by verl's threads."""
 
-    def __init__(self, path: str | None) -> None:
-        self.routes: list[tuple[str, CompositionConfig]] = []
-        if path:
-            self.routes = _read_routes(Path(path))
-        self.math = parse_config(MATH_CONFIG)
-        self.code = parse_config(CODE_CONFIG)
-        self.is_code: dict[str, bool] = {}
-        configs = [c for _, c in self.routes] + [self.math, self.code]
+    def __init__(self, path: str | None, workers: int) -> None:
+        self.routes = _read_routes(Path(path)) if path else []
+        self.math = _route("verl_math", {k: v for k, v in MATH_CONFIG.items() if k != "name"})
+        self.code = _route("verl_code", {k: v for k, v in CODE_CONFIG.items() if k != "name"})
+        everything = [r for _, r in self.routes] + [self.math, self.code]
         #: Every term path any route can produce, so every sample returns the same keys.
-        self.keys = list(dict.fromkeys(t.path for c in configs for t in walk_all(c.terms)))
-        self.recent: collections.deque[bool] = collections.deque(maxlen=WINDOW)
-        self.lock = threading.Lock()
+        self.terms = list(dict.fromkeys(t.path for r in everything for t in walk_all(r.config.terms)))
+        clash = [p for p in self.terms if p in _RESERVED or p.endswith(APPLIED)]
+        if clash:
+            raise ConfigError(f"term ids {clash} clash with the keys verl gets ({', '.join(_RESERVED)}, "
+                              f"<term>{APPLIED}); rename them with id: in the routing file")  # fmt: skip
+        # One budget for the whole routing file, at its strictest route's rate.
+        self.budget = ErrorBudget(min(r.config.max_error_rate for r in everything))
+        self.workers = workers
+        self._scorers: dict[int, Scorer] = {}
+        self._lock = threading.Lock()
 
-    def config_for(self, data_source: str) -> CompositionConfig:
-        for pattern, config in self.routes:
+    def route_for(self, data_source: str) -> Route:
+        for pattern, route in self.routes:
             if fnmatch.fnmatchcase(data_source, pattern):
-                return config
+                return route
         if _CODE_PATTERN.search(data_source):
             return self.code
         if _MATH_PATTERN.search(data_source):
@@ -96,19 +147,23 @@ class _Router:
             f"reward_kwargs.config or in ${CONFIG_ENV}."
         )
 
-    def record(self, config: CompositionConfig, masked: Sequence[bool]) -> None:
-        with self.lock:
-            self.recent.extend(masked)
-            bad = sum(self.recent)
-            if len(self.recent) >= 16 and bad / len(self.recent) > config.max_error_rate:
-                self.recent.clear()
-                raise ErrorBudgetExceeded(
-                    f"{bad} of the last {WINDOW} rewards were masked by infrastructure failures (more than "
-                    f"max_error_rate {config.max_error_rate:.0%}); check the sandbox or judge the rewards use"
-                )
+    def score(self, route: Route, sample: Sample) -> Scored:
+        scorer = self._scorers.get(id(route))
+        if scorer is None:
+            with self._lock:
+                scorer = self._scorers.setdefault(id(route), Scorer(route.config, self.workers))
+        results = scorer.score([sample])
+        self.budget.record(results)
+        return results[0]
+
+    def close(self) -> None:
+        with self._lock:
+            scorers, self._scorers = list(self._scorers.values()), {}
+        for scorer in scorers:
+            scorer.close()
 
 
-def _read_routes(path: Path) -> list[tuple[str, CompositionConfig]]:
+def _read_routes(path: Path) -> list[tuple[str, Route]]:
     data = read_config_file(path)
     routes = data.get("data_sources")
     if not isinstance(routes, Mapping) or not routes or set(data) - {"data_sources"}:
@@ -119,64 +174,92 @@ def _read_routes(path: Path) -> list[tuple[str, CompositionConfig]]:
     out = []
     for pattern, body in routes.items():
         try:
-            out.append((str(pattern), parse_config({"name": str(pattern), **dict(body)})))
+            out.append((str(pattern), _route(str(pattern), dict(body))))
         except (ConfigError, TypeError, ValueError) as exc:
             raise ConfigError(f"{path}: data_sources[{pattern!r}]: {exc}") from None
     return out
 
 
-_routers: dict[str | None, _Router] = {}
+_routers: dict[tuple[str | None, int], _Router] = {}
 _routers_lock = threading.Lock()
 
 
-def _router(config: str | os.PathLike[str] | None) -> _Router:
+def _router(config: str | os.PathLike[str] | None, workers: int | None) -> _Router:
     path = str(config) if config is not None else os.environ.get(CONFIG_ENV) or None
+    key = (path, default_workers() if workers is None else max(0, int(workers)))
     with _routers_lock:
-        router = _routers.get(path)
+        router = _routers.get(key)
         if router is None:
-            router = _routers[path] = _Router(path)
+            router = _routers[key] = _Router(*key)
         return router
 
 
-def _as_tests(value: Any) -> Any:
-    if isinstance(value, str):
+def close() -> None:
+    """Stop every worker process this module started (they also stop when the process exits)."""
+    with _routers_lock:
+        routers = list(_routers.values())
+        _routers.clear()
+    for router in routers:
+        router.close()
+
+
+def _plain(value: Any) -> Any:
+    """verl reads parquet columns into numpy arrays; rewards and JSON want lists."""
+    tolist = getattr(value, "tolist", None)
+    return tolist() if callable(tolist) and not isinstance(value, (str, bytes)) else value
+
+
+def _tests(ground_truth: Any) -> dict[str, Any]:
+    """Test columns from a code ground truth (verl and PRIME keep a JSON of tests there)."""
+    tests = ground_truth
+    if isinstance(tests, str):
         try:
-            return json.loads(value)
+            tests = json.loads(tests)
         except json.JSONDecodeError:
-            return value
-    return value
-
-
-def _columns(ground_truth: Any, extra_info: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Row columns: extra_info's, plus test columns read from a code ground truth (verl stores tests there)."""
-    columns = dict(extra_info or {})
-    tests = _as_tests(ground_truth)
+            return {}
     if isinstance(tests, Mapping):
         if any(k in tests for k in _TEST_COLUMNS):
-            columns.update({k: tests[k] for k in _TEST_COLUMNS if k in tests})
-        elif "inputs" in tests and "outputs" in tests:
-            columns["input_output"] = dict(tests)
+            return {k: _plain(tests[k]) for k in _TEST_COLUMNS if k in tests}
+        if "inputs" in tests and "outputs" in tests:
+            return {"input_output": {k: _plain(v) for k, v in tests.items()}}
     elif isinstance(tests, list) and tests and all(isinstance(t, Mapping) for t in tests):
-        columns["tests"] = tests
-    return columns
+        return {"tests": tests}
+    return {}
 
 
-def _sample(solution_str: str, ground_truth: Any, extra_info: Mapping[str, Any] | None) -> Sample:
-    info = extra_info if isinstance(extra_info, Mapping) else None
-    prompt = None if info is None else info.get("question", info.get("prompt"))
-    reference = ground_truth if not isinstance(ground_truth, (Mapping, list)) else None
-    return Sample(solution_str, prompt, reference, _columns(ground_truth, info))
+def _sample(route: Route, solution_str: str, ground_truth: Any, extra_info: Any) -> Sample:
+    info = dict(extra_info) if isinstance(extra_info, Mapping) else {}  # verl mutates its own copy
+    gold = _plain(ground_truth)
+    row = {**info, **_tests(gold)}
+    row["completion"] = solution_str
+    row["prompt"] = info.get("question", info.get("prompt"))
+    # Last, so an extra_info entry named like the gold column (gsm8k's worked "answer") cannot replace it.
+    row[route.config.reference_column] = gold if not isinstance(gold, (Mapping, list)) else None
+    return row_sample(row, route.config.reference_column)
 
 
-def _result(router: _Router, scored: Scored, return_dict: bool) -> float | dict[str, float]:
-    total = 0.0 if scored.total is None else scored.total
-    if not return_dict:
-        return total
-    out = {"score": total}
-    for key in router.keys:
-        score = scored.scores.get(key)
-        out[key] = math.nan if score is None or score.value is None else score.value
-    out[MASKED_KEY] = 0.0 if scored.total is not None else 1.0
+def _acc(route: Route, scored: Scored) -> float:
+    if scored.total is None:
+        return 0.0
+    seen = 0
+    for path, top in route.acc:
+        value = scored.total if path is None else scored.scores[path].value if path in scored.scores else None
+        if value is None:
+            continue  # a correctness term that did not apply to this row
+        if value < top - _TOP:
+            return 0.0
+        seen += 1
+    return 1.0 if seen else 0.0
+
+
+def _result(router: _Router, route: Route, scored: Scored) -> dict[str, float]:
+    out = {"score": 0.0 if scored.total is None else scored.total, "acc": _acc(route, scored),
+           MASKED: 1.0 if scored.total is None else 0.0}  # fmt: skip
+    for path in router.terms:
+        score = scored.scores.get(path)
+        value = None if score is None else score.value
+        out[path] = 0.0 if value is None else value
+        out[path + APPLIED] = 0.0 if value is None else 1.0
     return out
 
 
@@ -185,52 +268,24 @@ def compute_score(
     solution_str: str,
     ground_truth: Any,
     extra_info: Mapping[str, Any] | None = None,
+    *,
     config: str | os.PathLike[str] | None = None,
+    workers: int | None = None,
     return_dict: bool = True,
+    **kwargs: Any,
 ) -> float | dict[str, float]:
     """verl's custom reward: the composition routed from ``data_source``, scored on one response.
 
-    ``config`` (verl's reward_kwargs) names a routing file; ``return_dict=False`` returns the bare total.
+    ``config`` and ``workers`` come from verl's ``reward_kwargs``: a routing file, and the worker processes
+    per verl reward worker (default one per core; 0 scores in the calling thread, leaving time budgets to
+    the rewards). ``return_dict=False`` returns the bare total. ``kwargs``: verl's reward-model arguments.
     """
-    return compute_score_batch([data_source], [solution_str], [ground_truth], [extra_info], config,
-                               return_dict)[0]  # fmt: skip
+    router = _router(config, workers)
+    route = router.route_for(str(data_source))
+    scored = router.score(route, _sample(route, solution_str, ground_truth, extra_info))
+    if not return_dict:
+        return 0.0 if scored.total is None else scored.total
+    return _result(router, route, scored)
 
 
-def compute_score_batch(
-    data_sources: Sequence[str],
-    solution_strs: Sequence[str],
-    ground_truths: Sequence[Any],
-    extra_infos: Sequence[Mapping[str, Any] | None] | None = None,
-    config: str | os.PathLike[str] | None = None,
-    return_dict: bool = True,
-) -> list[float | dict[str, float]]:
-    """The batch form, for verl's BatchRewardManager: samples of one route are scored together (the code
-    reward then runs their programs concurrently)."""
-    n = len(solution_strs)
-    infos = list(extra_infos) if extra_infos is not None else [None] * n
-    if not len(data_sources) == len(ground_truths) == len(infos) == n:
-        raise ConfigError(
-            f"compute_score_batch got {len(data_sources)} data sources, {n} solutions, "
-            f"{len(ground_truths)} ground truths and {len(infos)} extra_infos; pass one of each per sample"
-        )
-    router = _router(config)
-    groups: dict[int, tuple[CompositionConfig, list[int]]] = {}
-    for i, source in enumerate(data_sources):
-        chosen = router.config_for(str(source))
-        groups.setdefault(id(chosen), (chosen, []))[1].append(i)
-    out: list[float | dict[str, float]] = [0.0] * n
-    for chosen, indices in groups.values():
-        samples = [_sample(solution_strs[i], ground_truths[i], infos[i]) for i in indices]
-        results = evaluate_chunk(chosen, samples)
-        router.record(chosen, [r.total is None and _masked(r) for r in results])
-        for i, scored in zip(indices, results, strict=True):
-            out[i] = _result(router, scored, return_dict)
-    return out
-
-
-def _masked(scored: Scored) -> bool:
-    """A null total from a failure (error or timeout), not from a reward that does not apply."""
-    return any(s.is_masked for s in scored.scores.values())
-
-
-__all__ = ["CONFIG_ENV", "compute_score", "compute_score_batch"]
+__all__ = ["APPLIED", "CONFIG_ENV", "close", "compute_score"]
