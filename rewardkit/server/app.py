@@ -1,7 +1,11 @@
-"""The aiohttp application: routes, JSON errors, body-size bound, graceful shutdown.
+"""The aiohttp application: routes, JSON errors, bounded request memory, graceful shutdown.
 
 aiohttp is imported here only, and this module only when the server is used (the ``serve`` extra).
-Handlers never score on the event loop: `RewardService` does it in worker processes.
+Handlers never score on the event loop: `RewardService` hands the samples to the core's `Scorer`.
+
+Memory: a body is read only after its size is known to fit both ``--max-body-mb`` (else 413) and what is
+left of ``--max-inflight-mb`` over every request being read, parsed or scored (else 503 with
+``Retry-After``); a body of unknown length reserves the whole per-request limit.
 """
 
 from __future__ import annotations
@@ -11,46 +15,67 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from ..config import CompositionConfig
-from ..errors import ErrorBudgetExceeded, RewardkitError
-from .protocol import (
-    ProtocolError,
-    decode_json,
-    describe_config,
-    get_reward_response,
-    parse_get_reward,
-    parse_score,
-    score_response,
-)
+from ..errors import ErrorBudgetExceeded, InputError, RewardkitError
+from ..integrations import openrlhf
+from .protocol import ProtocolError, check_size, decode_json, describe_config, parse_score, score_response
 from .service import RewardService
 
 log = logging.getLogger("rewardkit.server")
 
+
+@dataclass(frozen=True)
 class ServerSettings:
     """Limits and policies of one server; the defaults suit a trainer on the same network."""
 
-    def __init__(self, max_body_mb: float = 64.0, max_samples: int = 16384, null_reward: float = 0.0) -> None:
-        self.max_body_bytes = int(max_body_mb * 2**20)
-        self.max_samples = max_samples
-        self.null_reward = null_reward
+    max_body_mb: float = 64.0
+    max_samples: int = 16384
+    null_reward: float = 0.0
+    max_inflight_mb: float = 256.0
+
+    @property
+    def max_body_bytes(self) -> int:
+        return int(self.max_body_mb * 2**20)
+
+    @property
+    def max_inflight_bytes(self) -> int:
+        return max(self.max_body_bytes, int(self.max_inflight_mb * 2**20))
+
+
+class _Inflight:
+    """Bytes of request bodies being read, parsed or scored (one event loop: no lock needed)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def reserve(self, size: int) -> bool:
+        if self.used + size > self.limit:
+            return False
+        self.used += size
+        return True
 
 
 SERVICE = web.AppKey("service", RewardService)
 SETTINGS = web.AppKey("settings", ServerSettings)
+INFLIGHT = web.AppKey("inflight", _Inflight)
 STARTED = web.AppKey("started", float)
+_RESERVED = "rewardkit.reserved"
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(text=json.dumps(data, ensure_ascii=False), status=status,
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(text=json.dumps(data, ensure_ascii=False), status=status, headers=headers,
                         content_type="application/json")  # fmt: skip
 
 
-def _error(status: int, message: str) -> web.Response:
-    return _json({"error": message, "status": status}, status)
+def _error(status: int, message: str, retry_after: float | None = None) -> web.Response:
+    headers = None if retry_after is None else {"Retry-After": f"{retry_after:g}"}
+    return _json({"error": message, "status": status}, status, headers)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -62,34 +87,53 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     try:
         return await handler(request)
     except ProtocolError as exc:
-        return _error(exc.status, str(exc))
+        return _error(exc.status, str(exc), exc.retry_after)
+    except InputError as exc:
+        return _error(400, str(exc))
     except web.HTTPRequestEntityTooLarge as exc:
         limit = request.app[SETTINGS].max_body_bytes
         return _error(exc.status, f"the request body is larger than this server's limit of {limit} bytes; "
-                      "send smaller batches or start the server with a higher --max-body-mb")
+                      "send smaller batches or start the server with a higher --max-body-mb")  # fmt: skip
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         return _error(exc.status, f"{exc.reason}: {request.method} {request.path}")
     except ErrorBudgetExceeded as exc:
+        log.error("%s", exc)
         return _error(503, str(exc))
     except RewardkitError as exc:
         log.error("%s %s failed: %s", request.method, request.path, exc)
-        return _error(503, f"{type(exc).__name__}: {exc}")
+        return _error(503, f"{type(exc).__name__}: {exc}", retry_after=1)
     except Exception as exc:
         log.exception("%s %s failed", request.method, request.path)
         return _error(500, f"internal error: {type(exc).__name__}: {exc}")
+    finally:
+        request.app[INFLIGHT].used -= request.get(_RESERVED, 0)
 
 
 async def _body(request: web.Request) -> Any:
+    """The request's JSON document, read only once its size fits the server's memory bounds."""
+    settings, inflight = request.app[SETTINGS], request.app[INFLIGHT]
+    size = request.content_length
+    if size is not None and size > settings.max_body_bytes:
+        raise ProtocolError(413, f"the request body ({size} bytes) is larger than this server's limit of "
+                            f"{settings.max_body_bytes} bytes; send smaller batches or raise --max-body-mb")
+    reserve = settings.max_body_bytes if size is None else size
+    if not inflight.reserve(reserve):
+        raise ProtocolError(503, f"the server holds {inflight.used} bytes of requests in flight (limit "
+                            f"{inflight.limit}, --max-inflight-mb); retry shortly", retry_after=1)
+    request[_RESERVED] = reserve
     return decode_json(await request.read())
 
 
 async def get_reward(request: web.Request) -> web.Response:
     settings, service = request.app[SETTINGS], request.app[SERVICE]
-    samples = parse_get_reward(await _body(request), service.config.reference_column, settings.max_samples)
-    results = await service.score(samples)
-    return _json(get_reward_response(results, settings.null_reward))
+    doc = await _body(request)
+    if isinstance(doc, dict) and isinstance(doc.get("query"), list):
+        check_size(len(doc["query"]), settings.max_samples, "/get_reward")
+    entries = openrlhf.parse_request(doc, service.config.reference_column)
+    results = await service.score(openrlhf.samples_of(entries))
+    return _json(openrlhf.reply(service.config, entries, results, settings.null_reward))
 
 
 async def score(request: web.Request) -> web.Response:
@@ -104,12 +148,13 @@ async def health(request: web.Request) -> web.Response:
     return _json({
         "status": "ok", "name": service.config.name, "workers": service.workers, "queued": service.pending,
         "served_requests": service.served_requests, "served_samples": service.served_samples,
-        "uptime_s": round(time.monotonic() - request.app[STARTED], 3),
+        "inflight_bytes": request.app[INFLIGHT].used, "uptime_s": round(time.monotonic() - request.app[STARTED], 3),
     })  # fmt: skip
 
 
 async def rewards(request: web.Request) -> web.Response:
-    return _json(describe_config(request.app[SERVICE].config))
+    service = request.app[SERVICE]
+    return _json(describe_config(service.config, service.workers))
 
 
 def create_app(config: CompositionConfig, workers: int, settings: ServerSettings | None = None) -> web.Application:
@@ -117,13 +162,14 @@ def create_app(config: CompositionConfig, workers: int, settings: ServerSettings
     settings = settings or ServerSettings()
     app = web.Application(middlewares=[json_errors], client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
+    app[INFLIGHT] = _Inflight(settings.max_inflight_bytes)
     app[STARTED] = time.monotonic()
 
     async def start_service(app: web.Application) -> None:
         app[SERVICE] = RewardService(config, workers)
 
     async def stop_service(app: web.Application) -> None:
-        # In a thread: closing waits for the round in flight, and the loop must stay responsive meanwhile.
+        # In a thread: closing waits for the work in flight, and the loop must stay responsive meanwhile.
         await asyncio.get_running_loop().run_in_executor(None, app[SERVICE].close)
 
     app.on_startup.append(start_service)
