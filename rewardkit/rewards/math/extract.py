@@ -63,7 +63,9 @@ _PROSE_REST = re.compile(r"(?:\s*$|\s*[,.;:!?)]|\s+[^\W\d_]{2,}|\s?[a-zA-Z]{1,3}
 _REASON = re.compile(r"(?<![a-zA-Z])(?:since|because|as|when|where|if|given)(?![a-zA-Z])", re.I)
 _COPULA = re.compile(r"\s(?:is|are|was|were|equals|be|makes|gives|=)\s+|(?:是|为|等于)\s*", re.I)
 _PROSE_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{4,}(?![a-zA-Z{])|[^\x00-\x7f]{2,}")
-_STOPWORD = re.compile(r"(?<![\\a-zA-Z])(?:is|it|so|the|we|be|of|to|an|are|was|not|no|never|nicht|pas)(?![a-zA-Z])", re.I)
+_STOPWORD = re.compile(
+    r"(?<![\\a-zA-Z])(?:is|it|so|the|we|be|of|to|an|are|was|not|no|never|nicht|pas)(?![a-zA-Z])", re.I
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,8 +314,11 @@ def choice_hedged(text: str, chosen: str) -> bool:
     else:
         region = section if len(section) <= 200 else ""
     region = re.sub(r"\\(?:text|textbf|mathrm|mathbf)\s*\{([^{}]*)\}", r"\1", region)
-    return any(m.group(1) != m.group(2) and chosen in (m.group(1), m.group(2)) and not _NEGATED.search(region[max(0, m.start() - 40) : m.start()])
-               for m in _CHOICE_OR.finditer(region))
+    for m in _CHOICE_OR.finditer(region):
+        pair = (m.group(1), m.group(2))
+        if pair[0] != pair[1] and chosen in pair and not _NEGATED.search(region[max(0, m.start() - 40) : m.start()]):
+            return True
+    return False
 
 
 def extract_choice(text: str) -> str | None:
@@ -332,5 +337,6 @@ def extract_choice(text: str) -> str | None:
     if lead:
         return lead.group(1)
     tail = section[-MAX_PHRASE:]
-    letters = [m for m in re.finditer(_LETTER, tail) if not _NEGATED.search(tail[max(0, m.start() - 40) : m.start()])]
+    letters = [m for m in re.finditer(_LETTER, tail)
+               if not _NEGATED.search(tail[max(0, m.start() - 40) : m.start()])]
     return letters[-1].group(1) if letters else None

@@ -42,7 +42,9 @@ _UNIT_TAIL = re.compile(
     r"(?![^\W\d_¹²³])|(?:" + _UNITS2 + r")(?![^\W\d_¹²³])|m(?=²|³|\^\{?[23]\}?$))(?:\^\{?\d\}?|²|³)?$"
 )
 #: A unit word right after an extracted number ("5 feet") travels with it, so units can be compared.
-UNIT_AFTER = re.compile(r"^ ?(?!in(?![a-z]))(?:(?i:" + _UNIT_WORDS + r")|cm|mm|km|kg|mg|ml|mL|ft|yd|mi|lb|oz)(?![^\W\d_])")
+UNIT_AFTER = re.compile(
+    r"^ ?(?!in(?![a-z]))(?:(?i:" + _UNIT_WORDS + r")|cm|mm|km|kg|mg|ml|mL|ft|yd|mi|lb|oz)(?![^\W\d_])"
+)
 _FUNCTION_WORDS = frozenset({"sin", "cos", "tan", "log", "ln", "exp", "pi", "sqrt", "frac", "cot", "sec"})
 
 

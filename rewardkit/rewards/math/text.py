@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-_TRANSLATE = {i: i - 0xFEE0 for i in range(0xFF01, 0xFF5F)}  # full-width ASCII
+_TRANSLATE: dict[int, int | str | None] = {i: i - 0xFEE0 for i in range(0xFF01, 0xFF5F)}  # full-width ASCII
 _TRANSLATE.update({0x3000: " ", 0x00A0: " ", 0x2009: " ", 0x202F: " ", 0x2007: " ", 0x2212: "-",
                    0x2013: "-", 0xFE63: "-", 0x2012: "-", 0x200B: None, 0x200C: None, 0x200D: None,
                    0x2060: None, 0xFEFF: None, 0x00AD: None, 0x2215: "/", 0x2044: "/"})

@@ -58,7 +58,7 @@ def test_hostile_inputs_end_in_time_from_the_main_thread(completion: str) -> Non
 
 def test_hostile_inputs_end_in_time_from_8_threads() -> None:
     budget.warm_up()
-    towers = ["\\boxed{10^{10^{10^{%d}}}}" % (10 + i) for i in range(8)]
+    towers = [f"\\boxed{{10^{{10^{{10^{{{10 + i}}}}}}}}}" for i in range(8)]
     for batch in (towers, list(HOSTILE.values())):
         with ThreadPoolExecutor(8) as pool:
             results = list(pool.map(_score, batch))

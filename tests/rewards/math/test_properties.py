@@ -48,7 +48,8 @@ def test_not_before_the_final_answer_gives_zero(n: int, neg: str, frame: str) ->
 
 
 _ALT_FRAMES = st.sampled_from([
-    "It is either {a} or {b}.", "{a} oder {b}", "{a} или {b}", "The answer is ${a}$ or ${b}$.", "\\boxed{{{a} \\vee {b}}}",
+    "It is either {a} or {b}.", "{a} oder {b}", "{a} или {b}", "The answer is ${a}$ or ${b}$.",
+    "\\boxed{{{a} \\vee {b}}}",
     "\\boxed{{{a} | {b}}}", "The answer is {a}, or maybe {b}.", "{a} o\u200br {b}", "\\boxed{{{a} \\text{{ or }} {b}}}",
     "The answer is \\boxed{{{a}}}. We check many other things here, at some length, and find \\boxed{{{b}}}.",
     "<answer>{a}</answer> <answer>{b}</answer>", "The answer is {a} or {b}", "\\boxed{{{a} \\lor {b}}}",
