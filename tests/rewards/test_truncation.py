@@ -43,6 +43,8 @@ CASES = [
     ("```python\nprint(1)\n", {}, {}, -1.0, "text"),
     ("```python\nprint(1)\n```", {}, {}, 0.0, "text"),
     ('<tool_call>{"name": "f", "argu', {}, {}, -1.0, "text"),
+    ("</think> then <think>cut", {}, {}, -1.0, "text"),  # counts match, but the last opened block never closes
+    ("<think>cut </THINK>", {}, {}, -1.0, "text"),  # a closing tag in another case closes nothing
     ("done", {"finish_reason": "length"}, {"penalty": 0.5}, -0.5, "finish_reason"),
 ]
 

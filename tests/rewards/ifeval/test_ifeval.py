@@ -109,6 +109,7 @@ CASES = [
     ("p. p. s. bye", "detectable_content:postscript", {"postscript_marker": "P.P.S"}, True),
     ("no commas at all", "punctuation:no_comma", {}, True),
     ("   ", "punctuation:no_comma", {}, False),  # an empty response follows nothing
+    ("\u200b\u2060\n", "punctuation:no_comma", {}, False),  # nor one of invisible characters (strip() keeps them)
 ]
 
 
