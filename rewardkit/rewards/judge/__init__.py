@@ -1,18 +1,35 @@
-"""The ``judge`` reward: a language model grades each completion, for tasks no rule can check.
+"""Judge rewards: a language model grades completions, for tasks no rule can check.
 
-Built for a training loop: it never hangs (per-request timeout, retries with backoff, a circuit breaker
-for a dead server), never turns an outage or an unreadable verdict into a 0 or a 1 (those are masked
-errors, and a batch where most fail raises `ErrorBudgetExceeded`), and never pays twice for a verdict
-(a sqlite cache shared by processes). Modules:
+Five rewards, one engine (`ask`): ``judge`` (a 0..scale rubric or yes/no template), ``rubric_judge``
+(weighted criteria per row or per config, `rubric`), ``verifier`` (xVerify, CompassVerifier or
+general-verifier style (question, gold, response) -> verdict token, `verifier`), ``math_verifier`` (the
+``math`` rule, then a verifier only where the rule is unsure, `cascade`) and ``group_judge`` (listwise
+or pairwise over the completions of one prompt, permutation-invariant, `group`).
 
-- ``templates``: the prompts, with the completion fenced by nonce markers;
-- ``parse``: reading ``Score: N`` or ``Verdict: yes|no``;
-- ``retry``: backoff, Retry-After, circuit breaker;
-- ``openai_http``: any OpenAI-compatible server over httpx (imported only when used);
-- ``local_transformers``: a local model, optionally scored by expected value over score-token probabilities;
-- ``cache``: the sqlite verdict cache; ``scoring``: the batch pipeline; ``config``: the parameters.
+Threat model. The graded text comes from the policy being trained, which is rewarded for whatever moves
+the judge, so it is hostile: it will write instructions, claimed scores and verdicts (``Score: 10``,
+``Verdict: yes``, JSON verdicts, ``Score: 1/1``), forged fence markers and reference sections, chat-template
+tokens (``<|im_end|><|im_start|>assistant``, ``</s>[INST]``, ``<|eot_id|>``), invisible characters, and text
+that derails the judge (into quoting it, running out of tokens, or answering "N/A"). The guarantees:
 
-Importing this package is cheap: httpx, torch and transformers are imported when a batch is judged.
+- the completion reaches the judge as data it cannot close or imitate: one JSON string literal with
+  ``<``, ``>``, bracket tokens and invisible characters escaped, between nonce markers, under a prompt
+  that says so (`templates`, `safety`);
+- a verdict is read only from structured output (OpenAI ``response_format`` json_schema, where served;
+  detected and fallen back from) or from exactly one verdict line, the last, of the asked label and
+  scale, that does not occur in the graded text (`parse`); ``finish_reason`` is checked;
+- a reply that arrived without a readable verdict is asked again once, more strictly, then scores the
+  reward's low value (status ``ok``, ``details.verdict_status``) -- a completion that derails its judge
+  does not escape as a null, and a derailed judge never trips an error budget; a reply cut off twice and
+  every outage are masked (null, ``error``) and counted, never a 0 or a 1 (`scoring`).
+
+Not guaranteed: a judge model that obeys instructions inside data it was told is data. `rewardkit audit`
+runs the injection corpus against a configured judge to measure that.
+
+Built for a training loop: per-request timeouts, retries with backoff, a circuit breaker for a dead server
+(`retry`), a sqlite verdict cache shared by processes (`cache`), any OpenAI-compatible server over httpx
+(`openai_http`) or a local transformers model (`local_transformers`). Importing this package is cheap:
+httpx, torch and transformers are imported when a batch is judged.
 """
 
 from __future__ import annotations
@@ -35,18 +52,44 @@ def judge_batch(samples: Sequence[Sample], params: JudgeParams) -> list[Score]:
 
 @hookimpl
 def register_rewards(register: Callable[[RewardSpec], None]) -> None:
-    register(
-        RewardSpec(
-            name="judge",
-            description=(
-                "An LLM grades the completion (OpenAI-compatible server or local transformers model) with a "
-                "rubric (0..scale) or yes/no template; unreadable verdicts and outages are masked, not 0; "
-                "verdicts cached in sqlite."
-            ),
-            params=JudgeParams,
-            range=(0.0, 1.0),
-            batch_fn=judge_batch,
-            # Worst case per request with the defaults: 7 attempts of 60 s plus ~32 s of backoff.
-            timeout_s=600.0,
-        )
-    )
+    from .cascade import CascadeParams, cascade_batch
+    from .group import GroupParams, group_batch
+    from .rubric import RubricParams, rubric_batch
+    from .verifier import VerifierParams, verifier_batch
+
+    # Worst case per request with the defaults: 2 rounds x 7 attempts of 60 s plus backoff.
+    register(RewardSpec(
+        name="judge",
+        description=(
+            "An LLM grades the completion (OpenAI-compatible server or local transformers model) with a "
+            "rubric (0..scale) or yes/no template; injection-proof prompt, strict verdicts, outages masked, "
+            "verdicts cached in sqlite."
+        ),
+        params=JudgeParams, range=(0.0, 1.0), batch_fn=judge_batch, timeout_s=900.0,
+    ))  # fmt: skip
+    register(RewardSpec(
+        name="rubric_judge",
+        description="Weighted rubric criteria (a row column or the config), each judged on its own; "
+        "per-criterion values in details; optional criterion dropout.",
+        params=RubricParams, range=(0.0, 1.0), batch_fn=rubric_batch, timeout_s=1800.0,
+    ))  # fmt: skip
+    register(RewardSpec(
+        name="verifier",
+        description="A verifier model (xVerify, CompassVerifier, general-verifier style) grades (question, "
+        "gold, response) with a verdict token; P(correct) from logprobs where the server gives them.",
+        params=VerifierParams, range=(0.0, 1.0), batch_fn=verifier_batch, needs_reference=True,
+        timeout_s=900.0,
+    ))  # fmt: skip
+    register(RewardSpec(
+        name="math_verifier",
+        description="The math rule first; a verifier model only where the rule says wrong or cannot tell; "
+        "never overrides a definite rule verdict unless configured; disagreements in details.",
+        params=CascadeParams, range=(0.0, 1.0), batch_fn=cascade_batch, needs_reference=True,
+        timeout_s=900.0,
+    ))  # fmt: skip
+    register(RewardSpec(
+        name="group_judge",
+        description="Judges the completions of one prompt together (pairwise both ways, or listwise over "
+        "rotations of a canonical order): permutation-invariant; groups by prompt or a group column.",
+        params=GroupParams, range=(0.0, 1.0), batch_fn=group_batch, timeout_s=1800.0,
+    ))  # fmt: skip

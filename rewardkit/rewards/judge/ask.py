@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
 from .cache import Entry, VerdictCache
-from .config import JudgeParams
+from .config import ServerParams
 from .openai_http import Reply
 from .parse import Parsed, Unreadable
 from .retry import Breaker, JudgeFailure, RetryPolicy, call_with_retries
@@ -78,7 +78,7 @@ class Backend(Protocol):
 
 def ask(
     requests: Sequence[Request],
-    params: JudgeParams,
+    params: ServerParams,
     make_backend: Callable[[], Any],
     redact: Callable[[str], str],
 ) -> dict[str, Answer]:
@@ -114,7 +114,7 @@ def _entry(answer: Answer) -> Entry:
 
 
 async def _ask_all(
-    todo: list[Request], params: JudgeParams, make_backend: Callable[[], Any], redact: Callable[[str], str]
+    todo: list[Request], params: ServerParams, make_backend: Callable[[], Any], redact: Callable[[str], str]
 ) -> dict[str, Answer]:
     policy = RetryPolicy(params.max_retries, params.backoff_s, params.max_backoff_s)
     breaker = Breaker(params.breaker_failures, params.breaker_window_s)
@@ -132,7 +132,7 @@ async def _ask_all(
 async def _ask_one(
     request: Request,
     backend: Backend,
-    params: JudgeParams,
+    params: ServerParams,
     policy: RetryPolicy,
     breaker: Breaker,
     rng: random.Random,

@@ -1,4 +1,9 @@
-"""Parameters of the ``judge`` reward (validated by `rewardkit.params.build_params`)."""
+"""Parameters of the judge rewards (validated by `rewardkit.params.build_params`).
+
+`ServerParams` is what every judge kind shares (where the judge is, how it is asked, what a failure costs);
+`JudgeParams` adds the ``judge`` reward's template and scale. The rubric, verifier, cascade and group
+judges extend `ServerParams` in their own modules.
+"""
 
 from __future__ import annotations
 
@@ -13,24 +18,15 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
-class JudgeParams:
+class ServerParams:
     backend: Literal["openai", "transformers"] = param(
         "openai", "'openai': any OpenAI-compatible chat-completions server; 'transformers': a local model"
     )
     base_url: str = param("http://127.0.0.1:8000/v1", "server URL up to /v1 (backend 'openai')")
-    model: str = param(
-        "", "model name the server serves, or a local model directory (backend 'transformers')"
-    )
+    model: str = param("", "model name the server serves, or a local model directory (backend 'transformers')")
     api_key_env: str | None = param(
         None, "NAME of the environment variable holding the API key (never the key itself); null: no key"
     )
-    template: str = param(
-        "rubric", "built-in 'rubric' (0..scale) or 'yes_no', or the path of a template file"
-    )
-    verdict: Literal["auto", "score", "yes_no"] = param(
-        "auto", "verdict format to parse; 'auto' follows the template (files default to 'score')"
-    )
-    scale: int = param(10, "the judge scores 0..scale; scores are divided by it", ge=1, le=1000)
     timeout_s: float = param(60.0, "limit on one request, seconds", gt=0)
     max_retries: int = param(6, "retries on 429, 5xx, timeouts and connection errors", ge=0, le=20)
     backoff_s: float = param(0.5, "first backoff delay, doubled each retry, with jitter", ge=0)
@@ -65,12 +61,6 @@ class JudgeParams:
     temperature: float = param(0.0, "sampling temperature of the judge", ge=0)
     max_tokens: int = param(512, "most tokens the judge may write", ge=1)
     cache_path: str | None = param(DEFAULT_PATH, "sqlite verdict cache; null disables it")
-    logprobs: bool = param(
-        False, "backend 'transformers': score by expected value over the score tokens' probabilities"
-    )
-    min_score_mass: float = param(
-        0.05, "logprobs: below this total probability on score tokens the verdict is an error", ge=0, le=1
-    )
     device: str = param("cpu", "backend 'transformers': torch device, e.g. 'cuda:0'")
 
     def __post_init__(self) -> None:
@@ -82,6 +72,24 @@ class JudgeParams:
             )
         if self.backend == "openai" and not self.base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url {self.base_url!r} must start with http:// or https://")
+
+
+@dataclass(frozen=True)
+class JudgeParams(ServerParams):
+    template: str = param("rubric", "built-in 'rubric' (0..scale) or 'yes_no', or the path of a template file")
+    verdict: Literal["auto", "score", "yes_no"] = param(
+        "auto", "verdict format to parse; 'auto' follows the template (files default to 'score')"
+    )
+    scale: int = param(10, "the judge scores 0..scale; scores are divided by it", ge=1, le=1000)
+    logprobs: bool = param(
+        False, "backend 'transformers': score by expected value over the score tokens' probabilities"
+    )
+    min_score_mass: float = param(
+        0.05, "logprobs: below this total probability on score tokens the verdict is an error", ge=0, le=1
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
         if self.logprobs and self.backend != "transformers":
             raise ValueError("logprobs scoring needs backend 'transformers' (chat servers give no prefill)")
         if self.logprobs and self.verdict == "yes_no":

@@ -56,8 +56,7 @@ def _load(path: str, device: str) -> LocalModel:
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError:
         raise ConfigError(
-            "the judge reward's 'transformers' backend needs transformers and torch: "
-            "pip install 'rewardkit[train]'"
+            "the judge reward's 'transformers' backend needs transformers and torch: pip install 'rewardkit[train]'"
         ) from None
     directory = Path(path).expanduser()
     if not directory.is_dir():
@@ -128,8 +127,7 @@ def score_probabilities(lm: LocalModel, messages: list[dict[str, str]], scale: i
 
     text, templated = chat_text(lm.tokenizer, messages)
     seqs = [
-        lm.tokenizer(text + PREFILL + str(s), add_special_tokens=not templated)["input_ids"]
-        for s in range(scale + 1)
+        lm.tokenizer(text + PREFILL + str(s), add_special_tokens=not templated)["input_ids"] for s in range(scale + 1)
     ]
     shared = _common_prefix(seqs)
     longest = max(len(s) for s in seqs)
@@ -212,9 +210,7 @@ def judge_logprobs(
     from .cache import VerdictCache
 
     if template.verdict != "score":
-        raise ConfigError(
-            f"judge: logprobs scoring reads a 0..scale score; template {template.name!r} asks yes/no"
-        )
+        raise ConfigError(f"judge: logprobs scoring reads a 0..scale score; template {template.name!r} asks yes/no")
     requests = plan(samples, template, params, scores)
     cache = VerdictCache(params.cache_path)
     hits = cache.get_many(requests)

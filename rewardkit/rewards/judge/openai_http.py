@@ -154,8 +154,7 @@ class OpenAIChatBackend:
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             # A 200 whose body is not a chat completion is most often a proxy or a server under strain.
             raise Retryable(
-                f"judge server {self.url} sent a malformed reply ({type(exc).__name__}): "
-                f"{_snippet(response.text)}"
+                f"judge server {self.url} sent a malformed reply ({type(exc).__name__}): {_snippet(response.text)}"
             ) from None
         if not isinstance(content, str):
             raise Fatal(f"judge server {self.url} sent no text content (got {type(content).__name__})")

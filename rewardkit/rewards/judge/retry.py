@@ -85,9 +85,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 class Breaker:
     """Counts transport failures in a row across all requests of one batch (one event loop, no lock)."""
 
-    def __init__(
-        self, threshold: int, window_s: float = 0.0, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, threshold: int, window_s: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.threshold = threshold
         self.window_s = window_s
         self.clock = clock

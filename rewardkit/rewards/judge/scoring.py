@@ -26,7 +26,7 @@ from ...errors import ConfigError, ErrorBudgetExceeded
 from ...types import Sample, Score, Status
 from .ask import Answer, Request, ask
 from .cache import Entry, cache_key
-from .config import JudgeParams
+from .config import JudgeParams, ServerParams
 from .openai_http import Reply
 from .parse import Parsed, Unreadable, read_verdict
 from .templates import Template, load_template, render
@@ -52,7 +52,7 @@ class Redactor:
         return text.replace(self.secret, "[REDACTED]") if self.secret else text
 
 
-def api_key(params: JudgeParams) -> str | None:
+def api_key(params: ServerParams) -> str | None:
     if params.api_key_env is None or params.backend != "openai":
         return None
     key = os.environ.get(params.api_key_env)
@@ -64,15 +64,13 @@ def api_key(params: JudgeParams) -> str | None:
     return key
 
 
-def require_model(params: JudgeParams) -> None:
+def require_model(params: ServerParams) -> None:
     if not params.model:
-        what = (
-            "the model name the server serves" if params.backend == "openai" else "a saved model's directory"
-        )
+        what = "the model name the server serves" if params.backend == "openai" else "a saved model's directory"
         raise ConfigError(f"the judge reward needs params.model: {what}")
 
 
-def backend_factory(params: JudgeParams, key: str | None) -> Callable[[], Any]:
+def backend_factory(params: ServerParams, key: str | None) -> Callable[[], Any]:
     """A callable making the backend for one batch (an async context manager with ``complete``)."""
     if params.backend == "transformers":
         from .local_transformers import LocalChatBackend
@@ -86,14 +84,14 @@ def backend_factory(params: JudgeParams, key: str | None) -> Callable[[], Any]:
     )  # fmt: skip
 
 
-def identity(params: JudgeParams, verdict: str, **extra: Any) -> dict[str, Any]:
+def identity(params: ServerParams, verdict: str, **extra: Any) -> dict[str, Any]:
     """What besides the messages decides a verdict (the cache key's other half); never the key."""
     ident: dict[str, Any] = {
         "v": 2,
         "backend": params.backend,
         "model": params.model,
         "verdict": verdict,
-        "scale": params.scale,
+        "scale": getattr(params, "scale", None),
         **extra,
     }
     if params.backend == "openai":
@@ -101,7 +99,7 @@ def identity(params: JudgeParams, verdict: str, **extra: Any) -> dict[str, Any]:
             base_url=params.base_url.rstrip("/"), temperature=params.temperature,
             max_tokens=params.max_tokens, structured=params.structured,
         )  # fmt: skip
-    elif params.logprobs:
+    elif getattr(params, "logprobs", False):
         ident["logprobs"] = True
     else:
         ident["max_tokens"] = params.max_tokens
@@ -132,7 +130,7 @@ def figure_of(verdict: Any, kind: str) -> str:
     return f"{verdict.raw:.3g}/{verdict.out_of:g}"
 
 
-def answer_score(answer: Answer, params: JudgeParams, figure: str = "", low: float = 0.0) -> Score:
+def answer_score(answer: Answer, params: ServerParams, figure: str = "", low: float = 0.0) -> Score:
     """The policy of the module docstring, for one answer; ``figure`` describes a readable verdict."""
     common = {"verdict": answer.text[-1000:], "attempts": answer.attempts, "cached": answer.cached}
     if answer.status == "ok":
@@ -197,9 +195,7 @@ def plan(
     for i, sample in enumerate(samples):
         messages = render(template, sample, params.scale)
         if messages is None:
-            scores[i] = Score.not_applicable(
-                f"judge template {template.name!r} shows a reference; this row has none"
-            )
+            scores[i] = Score.not_applicable(f"judge template {template.name!r} shows a reference; this row has none")
             continue
         key = cache_key(ident, messages)
         reader = verdict_reader(template.verdict, params.scale, quotes_of(sample.text))
@@ -214,7 +210,7 @@ def score_entry(entry: Entry, verdict: str, *, cached: bool, attempts: int) -> S
     )
 
 
-def check_budget(scores: Sequence[Score], params: JudgeParams) -> None:
+def check_budget(scores: Sequence[Score], params: ServerParams) -> None:
     applicable = [s for s in scores if s.status is not Status.NOT_APPLICABLE]
     failed = [s for s in applicable if s.status is Status.ERROR]
     if len(applicable) < params.error_budget_min_samples or not failed:

@@ -31,9 +31,7 @@ def chat(content: str) -> dict[str, Any]:
     return {
         "id": "x",
         "object": "chat.completion",
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
-        ],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
     }
 
 
@@ -234,3 +232,76 @@ def confused(kind: str, deaf: bool = False) -> Behaviour:
         return Reply(body=body)
 
     return behaviour
+
+
+# --- one deterministic judge for every judge kind (rubric, verifier styles, group) ----------------------
+
+
+def _field(user: str, pattern: str) -> str:
+    """A JSON string literal that follows ``pattern`` in a verifier prompt, decoded."""
+    found = re.search(pattern + r'\s*("(?:[^"\\]|\\.)*")', user)
+    return json.loads(found.group(1)) if found else ""
+
+
+def _verifier(user: str) -> str | None:
+    if "Judgement:" in user:
+        right = _field(user, r"Correct answer:").lower() in _field(user, r"Output sentence:").lower()
+        return "[Correct]" if right else "[Incorrect]"
+    if "<Candidate's Answer Begin>" in user:
+        right = (
+            _field(user, r"<Standard Answer Begin>:\n").lower()
+            in _field(user, r"<Candidate's Answer Begin>:\n").lower()
+        )
+        return "A" if right else "B"
+    if "### Ground Truth Answer:" in user:
+        gold, answer = _field(user, r"### Ground Truth Answer:"), _field(user, r"### Student Answer:")
+        return f"It checks the final answer.\nFinal Decision: {'Yes' if gold.lower() in answer.lower() else 'No'}"
+    return None
+
+
+def _group(request: dict[str, Any], user: str) -> str | None:
+    data = sections(request)
+    gold = data.get("REFERENCE", "").lower()
+    if "Preferred: tie" in user:
+        a, b = (gold in data[f"RESPONSE_{x}"].lower() for x in "AB")
+        return "Preferred: " + ("tie" if a == b else "A" if a else "B")
+    listed = sorted((k for k in data if k.startswith("RESPONSE_")), key=lambda k: int(k.split("_")[1]))
+    if listed:
+        return "\n".join(f"Response {i}: {10 if gold in data[k].lower() else 0}" for i, k in enumerate(listed, 1))
+    return None
+
+
+def _criterion(request: dict[str, Any], user: str) -> str | None:
+    data = sections(request)
+    if "CRITERION" not in data:
+        return None
+    wanted = data["CRITERION"].lower().removeprefix("mentions ").strip()
+    met = wanted in data["RESPONSE"].lower()
+    return _verdict(request, met) if "Verdict: yes" in user else f"Score: {10 if met else 0}"
+
+
+def universal_reply(request: dict[str, Any]) -> str:
+    user = request["messages"][-1]["content"]
+    for reply in (_verifier(user), _criterion(request, user), _group(request, user)):
+        if reply is not None:
+            return reply
+    return grade(request)
+
+
+def _logprobs(text: str, p: float) -> list[dict[str, Any]]:
+    """Token logprobs for a verdict token with probability ``p`` (the alternative gets the rest)."""
+    import math
+
+    pairs = {"[Correct]": ("Correct", "Incorrect"), "[Incorrect]": ("Incorrect", "Correct"), "A": ("A", "B"),
+             "B": ("B", "A")}  # fmt: skip
+    first, other = pairs.get(text, (text, text))
+    alts = [{"token": first, "logprob": math.log(p)}, {"token": other, "logprob": math.log(1 - p)}]
+    return [{"token": first, "logprob": math.log(p), "top_logprobs": alts}]
+
+
+def universal(n: int, request: dict[str, Any], headers: dict[str, str]) -> Reply:
+    text = universal_reply(request)
+    body = chat(text)
+    if request.get("logprobs"):
+        body["choices"][0]["logprobs"] = {"content": _logprobs(text, 0.8)}
+    return Reply(body=body)
