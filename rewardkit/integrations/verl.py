@@ -125,8 +125,8 @@ class _Router:
         if clash:
             raise ConfigError(f"term ids {clash} clash with the keys verl gets ({', '.join(_RESERVED)}, "
                               f"<term>{APPLIED}); rename them with id: in the routing file")  # fmt: skip
-        # One budget for the whole routing file, at its strictest route's rate.
-        self.budget = ErrorBudget(min(r.config.max_error_rate for r in everything))
+        # One budget for the whole routing file, at its strictest route's rate (the built-ins' without one).
+        self.budget = ErrorBudget(min(r.config.max_error_rate for r in [r for _, r in self.routes] or everything))
         self.workers = workers
         self._scorers: dict[int, Scorer] = {}
         self._lock = threading.Lock()
