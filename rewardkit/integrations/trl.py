@@ -26,6 +26,7 @@ here imports trl or torch: the callables only follow the keyword contract TRL ca
 from __future__ import annotations
 
 import asyncio
+import collections
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
@@ -34,41 +35,58 @@ from typing import Any
 
 from ..compose import Composition, compose
 from ..config import CompositionConfig
+from ..errors import ConfigError
 from ..evaluate import Scored
 from ..rows import TRAINER_KWARGS
 from ..runner import default_workers
 from ..stats import Stats, trainer_metrics
 from ..types import Status
 
+#: The oldest TRL whose GRPOTrainer awaits async reward functions (this adapter's conformance suite runs 1.16).
+MIN_TRL = (1, 16)
+
 RewardSource = Composition | CompositionConfig | Mapping[str, Any] | Sequence[Any] | str | Path
 _TOTAL = "total"
 
 
 class _SharedScorer:
-    """Scores a batch once for every callable of a set; remembers the last batch and its result."""
+    """Scores a batch once for every callable of a set; remembers the last few batches and their results.
+
+    Several, not one: TRL's AsyncGRPO calls every function of a group at once from threads, and more than one
+    group may be in flight, so calls for two batches can interleave.
+    """
+
+    RECENT = 8
 
     def __init__(self, composition: Composition) -> None:
         self.composition = composition
         self._lock = threading.Lock()
-        self._last: tuple[dict[str, Any], Future[list[Scored]]] | None = None
+        self._recent: collections.deque[tuple[dict[str, Any], Future[list[Scored]]]] = collections.deque(
+            maxlen=self.RECENT
+        )
 
     def claim(self, call: dict[str, Any]) -> tuple[Future[list[Scored]], bool]:
         """The future holding this batch's result, and whether the caller must compute it."""
         with self._lock:
-            if self._last is not None and _same_call(self._last[0], call):
-                return self._last[1], False
-            future: Future[list[Scored]] = Future()
-            self._last = (call, future)
+            for seen, future in self._recent:
+                if _same_call(seen, call):
+                    return future, False
+            future = Future()
+            self._recent.append((call, future))
             return future, True
+
+    def _forget(self, future: Future[list[Scored]]) -> None:
+        with self._lock:  # a retry of this batch computes again rather than replaying the failure
+            kept = [(c, f) for c, f in self._recent if f is not future]
+            self._recent.clear()
+            self._recent.extend(kept)
 
     def fill(self, future: Future[list[Scored]], call: dict[str, Any]) -> None:
         kwargs = {k: v for k, v in call.items() if k not in TRAINER_KWARGS}
         try:
             results = self.composition.score(**kwargs)
         except BaseException as exc:
-            with self._lock:  # a retry of this batch computes again rather than replaying the failure
-                if self._last is not None and self._last[1] is future:
-                    self._last = None
+            self._forget(future)
             future.set_exception(exc)
             return
         log_to_trainer(results, call, skip_means=self._top_level())
@@ -87,10 +105,11 @@ class _SharedScorer:
 class TermReward:
     """One term of a composed reward as a TRL reward function; ``__name__`` is the term's path."""
 
-    def __init__(self, scorer: _SharedScorer, path: str | None, name: str) -> None:
+    def __init__(self, scorer: _SharedScorer, path: str | None, name: str, scale: float = 1.0) -> None:
         self._scorer = scorer
         self.path = path  # None: the composition's total
         self.__name__ = name
+        self.scale = scale  # the term's weight when the trainer sums functions unweighted (AsyncGRPO)
 
     def __call__(
         self, prompts: Sequence[Any] | None = None, completions: Sequence[Any] | None = None, **kwargs: Any
@@ -104,8 +123,9 @@ class TermReward:
     def _pick(self, results: Sequence[Scored]) -> list[float | None]:
         if self.path is None:
             return [r.total for r in results]
-        path = self.path
-        return [None if r.total is None else r.scores[path].value for r in results]
+        path, scale = self.path, self.scale
+        values = [None if r.total is None else r.scores[path].value for r in results]
+        return values if scale == 1.0 else [None if v is None else scale * v for v in values]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.__name__!r} of {self._scorer.composition!r}>"
@@ -126,23 +146,45 @@ class AsyncTermReward(TermReward):
 
 
 def reward_funcs(
-    reward: RewardSource, *, asynchronous: bool = False, workers: int | None = None
+    reward: RewardSource, *, asynchronous: bool = False, workers: int | None = None, weighted: bool = False
 ) -> list[TermReward]:
     """TRL reward functions for a composed reward (or a config mapping or YAML path to compose).
 
     ``asynchronous`` gives `AsyncTermReward`s scoring in ``workers`` processes (default: the composition's
     own, or one per core when it has none). ``workers`` given explicitly replaces the composition's.
+    ``weighted`` returns each term already multiplied by its weight, for trainers that sum reward functions
+    without weights: TRL's AsyncGRPO (trl/experimental/async_grpo, 1.16) has no ``reward_weights`` and
+    nansums the functions, so unweighted terms would train on the wrong total.
     """
+    if asynchronous:
+        _require_async_trl()
     composition = _composition(reward)
     if workers is not None or (asynchronous and composition.workers <= 0):
         composition = Composition(composition.config, default_workers() if workers is None else workers)
     scorer = _SharedScorer(composition)
     kind = AsyncTermReward if asynchronous else TermReward
     config = composition.config
-    terms = [kind(scorer, t.path, t.path) for t in config.terms]
     if splits_into_terms(config):
-        return terms
+        return [kind(scorer, t.path, t.path, t.weight if weighted else 1.0) for t in config.terms]
+    terms = [kind(scorer, t.path, t.path, 0.0 if weighted else 1.0) for t in config.terms]
     return [kind(scorer, None, _total_name(config)), *terms]
+
+
+def _require_async_trl() -> None:
+    """Refuse a TRL too old to await async reward functions (it fails later: "'coroutine' object is not
+    iterable", in the middle of the first step). No TRL installed: nothing to check here."""
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        installed = version("trl")
+    except PackageNotFoundError:
+        return
+    parts = tuple(int(p) for p in installed.split(".")[:2] if p.isdigit())
+    if parts < MIN_TRL:
+        raise ConfigError(
+            f"asynchronous=True needs trl>={'.'.join(map(str, MIN_TRL))} (installed: {installed}); "
+            f"pip install 'trl>={'.'.join(map(str, MIN_TRL))}', or use the synchronous reward functions"
+        )
 
 
 def reward_weights(reward: RewardSource) -> list[float]:
@@ -201,4 +243,4 @@ def _outcome(scored: Scored) -> str:
     return "; ".join(bad)[:300] if bad else "ok"
 
 
-__all__ = ["AsyncTermReward", "TermReward", "reward_funcs", "reward_weights", "splits_into_terms"]
+__all__ = ["MIN_TRL", "AsyncTermReward", "TermReward", "reward_funcs", "reward_weights", "splits_into_terms"]
