@@ -180,6 +180,8 @@ def _fast(g: Gold, pred: str, answer: str) -> Verdict | None:
         ok = numbers_equal(g.number, number)
         return Verdict(ok, "ok", "numbers compared exactly", g.number.show(), number.show(), answer)
     words = _words(pred)
+    if g.number is not None and words is not None and not re.search(r"\\|\b[a-zA-Z]\b", pred):
+        return Verdict(False, "ok", "a word is not a number", g.number.show(), words, answer)  # "None"
     if g.words is not None and words is not None:
         ok = words == g.words
         return Verdict(ok, "ok", "text answers compared", g.words, words, answer)

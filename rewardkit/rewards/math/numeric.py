@@ -12,6 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 from .normalize import clean, strip_degrees
 
@@ -67,6 +68,7 @@ def _magnitude(x: Fraction) -> int:
     return int(abs(x).numerator.bit_length() * 0.30103) - int(x.denominator.bit_length() * 0.30103)
 
 
+@lru_cache(maxsize=16384)
 def parse_number(answer: str) -> Num | None:
     """The answer as an exact number, or None when it is not a plain number."""
     s = strip_degrees(clean(answer))
@@ -92,6 +94,7 @@ _CANONICAL = {
 _UNIT_WORD = re.compile(r"(?:square|sq|cubic)?\s*([a-zA-Z]+)\s*$")
 
 
+@lru_cache(maxsize=16384)
 def unit(answer: str) -> str | None:
     """The canonical unit an answer ends in ("5 feet" -> foot, "5 \\text{ m}" -> meter), when known."""
     s = re.sub(r"\\(?:text|mbox|textnormal|textbf|mathrm)\s*\{([^{}]*)\}", r" \1", clean(answer))

@@ -67,7 +67,8 @@ def strip_currency(s: str) -> str:
             continue
         k += 1
     if drop:
-        s = "".join(ch for i, ch in enumerate(s) if i not in drop)
+        cuts = sorted(drop)
+        s = "".join(s[a + 1 : b] for a, b in zip([-1, *cuts], [*cuts, len(s)], strict=True))
     return s.replace("\\$", "")
 
 
