@@ -1,4 +1,5 @@
-"""``ifeval``: verifiable instruction following, IFEval's 25 instruction kinds (Zhou et al. 2023).
+"""``ifeval``: verifiable instruction following, IFEval's 25 instruction kinds (Zhou et al. 2023) and the 18
+rule-checkable kinds of IFBench (Pyatkin et al. 2025; ids such as ``count:word_count_range``, see `ifbench`).
 
 Each row carries its constraints the way the IFEval dataset does: ``instruction_id_list`` (ids such as
 ``length_constraints:number_words``) and ``kwargs`` (a list of dicts aligned with the ids; ``None`` values,
@@ -29,8 +30,12 @@ from ...params import param
 from ...types import Completion, RewardSpec, Sample, Score
 from ..format import visible
 from .checks import CHECKS, KwargsError
+from .ifbench import IFBENCH_CHECKS
 
-__all__ = ["CHECKS", "IfevalParams", "loose_variants", "response_text", "score_ifeval"]
+__all__ = ["ALL_CHECKS", "CHECKS", "IFBENCH_CHECKS", "IfevalParams", "loose_variants", "response_text", "score_ifeval"]
+
+#: Every instruction id this reward checks: IFEval's and IFBench's (their ids do not overlap).
+ALL_CHECKS = {**CHECKS, **IFBENCH_CHECKS}
 
 
 @dataclass(frozen=True)
@@ -88,9 +93,9 @@ def constraints(columns: Mapping[str, Any], params: IfevalParams) -> list[tuple[
         raise KwargsError(f"{len(ids)} instruction ids but {len(kwargs)} kwargs entries; they must align")
     out = []
     for ident, kw in zip(ids, kwargs, strict=True):
-        if not isinstance(ident, str) or ident not in CHECKS:
-            hint = did_you_mean(str(ident), CHECKS)
-            raise KwargsError(f"unknown instruction id {ident!r}.{hint} Known: IFEval's 25 ids")
+        if not isinstance(ident, str) or ident not in ALL_CHECKS:
+            hint = did_you_mean(str(ident), ALL_CHECKS)
+            raise KwargsError(f"unknown instruction id {ident!r}.{hint} Known: IFEval's 25 ids and 18 of IFBench's")
         if kw is not None and not isinstance(kw, Mapping):
             raise KwargsError(f"kwargs of {ident!r} must be a dict, got {kw!r}")
         out.append((ident, {k: v for k, v in (kw or {}).items() if v is not None}))
@@ -120,7 +125,7 @@ def _followed(response: str, pairs: Sequence[tuple[str, dict[str, Any]]], params
     # other invisible characters, which str.strip() keeps: they would satisfy "no commas" with nothing to read.
     variants = [v for v in variants if visible(v)]
     undetected = params.undetected_language == "pass"
-    return [any(CHECKS[ident](v, kw, undetected) for v in variants) for ident, kw in pairs]
+    return [any(ALL_CHECKS[ident](v, kw, undetected) for v in variants) for ident, kw in pairs]
 
 
 def _gold(row: Mapping[str, Any], reference: Any, params: IfevalParams) -> Completion | None:
@@ -148,7 +153,7 @@ def register_rewards(register: Callable[[RewardSpec], None]) -> None:
     register(
         RewardSpec(
             name="ifeval",
-            description="Instruction following (IFEval's 25 kinds): share of the row's instructions "
+            description="Instruction following (IFEval's 25 kinds, 18 of IFBench's): share of the row's instructions "
             "(instruction_id_list + kwargs) the response follows, strict or loose; or all-or-nothing.",
             params=IfevalParams,
             range=(0.0, 1.0),
