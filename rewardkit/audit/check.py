@@ -10,9 +10,11 @@ For each reward that grades against a gold (math, code, judge, plugin rewards th
 - **columns**: the columns the reward declares, the gold column, and any column whose absence makes the
   reward not apply (code rows without tests) are reported with the rows that lack them.
 
-Rewards that do not grade (format, length) are checked for their declared columns only. Judges may be
-noisy, so their scores need only come within a fifth of the range of the top (gold) or bottom (wrong).
-Each reward is scored alone, without gates, as in the audit.
+Rewards that do not grade (format, length) are checked for their declared columns only. A reward builds its
+own gold and wrong completions when its spec declares ``gold_completion`` / ``wrong_completion`` (and the
+slack its scores may have, ``check_tolerance``, in score units); the builders below serve the rest. Judges may
+be noisy, so without a declared tolerance their scores need only come within a fifth of the range of the top
+(gold) or bottom (wrong). Each reward is scored alone, without gates, as in the audit.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 from ..config import CompositionConfig, Term
 from ..errors import InputError
 from ..evaluate import evaluate_chunk
-from ..types import Sample, Score, Status
+from ..types import Completion, Sample, Score, Status
 from .runner import family_of, solo_config
 
 #: Columns that may hold a reference program, tried in order when the gold column has none.
@@ -105,7 +107,8 @@ def check_dataset(config: CompositionConfig, rows: Sequence[Row], gold_column: s
     for leaf in config.leaves:
         assert leaf.spec is not None
         family = family_of(leaf.spec)
-        grader = family in GRADER_FAMILIES or (family is None and leaf.spec.needs_reference)
+        grader = (family in GRADER_FAMILIES or leaf.spec.gold_completion is not None
+                  or (family is None and leaf.spec.needs_reference))  # fmt: skip
         result = RewardCheck(leaf.path, leaf.spec.name, grader, leaf.spec.needs_reference, rows=len(rows))
         _check_columns(config, leaf, rows, result)
         if grader:
@@ -133,14 +136,14 @@ def _check_scores(config: CompositionConfig, leaf: Term, family: str | None, row
     golds = [_gold_completion(r.data, config.reference_column, gold_column, family, leaf) for r in rows]
     wrongs = [_wrong_completion(r.data, config.reference_column, family, leaf) for r in rows]
     gold_rows = [(r, g) for r, g in zip(rows, golds, strict=True) if g is not None]
-    samples = [_sample(r.data, g, config.reference_column) for r, g in gold_rows]
-    samples += [_sample(r.data, w, config.reference_column) for r, w in zip(rows, wrongs, strict=True)]
+    wrong_rows = [(r, w) for r, w in zip(rows, wrongs, strict=True) if w is not None]  # None: none buildable
+    samples = [_sample(r.data, g, config.reference_column) for r, g in gold_rows + wrong_rows]
     scores = [s.scores[leaf.path] for s in evaluate_chunk(solo, samples)]
     lo, hi = leaf.output_range()
-    tol = 0.2 * (hi - lo) if family == "judge" else 1e-9
+    tol = _tolerance(leaf, family, hi - lo)
     for (row, _), score in zip(gold_rows, scores, strict=False):
         _judge_gold(leaf, row, score, hi - tol, result)
-    for row, score in zip(rows, scores[len(gold_rows) :], strict=True):
+    for (row, _), score in zip(wrong_rows, scores[len(gold_rows) :], strict=True):
         _judge_wrong(row, score, lo + tol, result)
 
 
@@ -180,13 +183,22 @@ def _judge_wrong(row: Row, score: Score, bottom: float, result: RewardCheck) -> 
         result.wrong_min += 1
 
 
-def _sample(row: Mapping[str, Any], completion: str, reference_column: str) -> Sample:
+def _tolerance(leaf: Term, family: str | None, width: float) -> float:
+    declared = leaf.spec.check_tolerance if leaf.spec is not None else 0.0
+    if declared > 0:
+        return declared
+    return 0.2 * width if family == "judge" else 1e-9
+
+
+def _sample(row: Mapping[str, Any], completion: Completion, reference_column: str) -> Sample:
     columns = {k: v for k, v in row.items() if k not in ("prompt", "completion", reference_column)}
     return Sample(completion, row.get("prompt"), row.get(reference_column), columns)
 
 
 def _gold_completion(row: Mapping[str, Any], ref: str, gold_column: str | None, family: str | None,
-                     leaf: Term) -> str | None:  # fmt: skip
+                     leaf: Term) -> Completion | None:  # fmt: skip
+    if leaf.spec is not None and leaf.spec.gold_completion is not None:
+        return leaf.spec.gold_completion(row, row.get(gold_column or ref), leaf.params)
     if family == "code":
         code = _solution(row, gold_column or ref)
         return None if code is None else _fenced(code, getattr(leaf.params, "language", "python"))
@@ -215,7 +227,9 @@ def _fenced(code: str, language: str) -> str:
     return code if "```" in code else f"```{language}\n{code}\n```"
 
 
-def _wrong_completion(row: Mapping[str, Any], ref: str, family: str | None, leaf: Term) -> str:
+def _wrong_completion(row: Mapping[str, Any], ref: str, family: str | None, leaf: Term) -> Completion | None:
+    if leaf.spec is not None and leaf.spec.wrong_completion is not None:
+        return leaf.spec.wrong_completion(row, row.get(ref), leaf.params)
     if family == "code":
         language = getattr(leaf.params, "language", "python")
         return _fenced("int main() { return 0; }" if language == "cpp" else "pass", language)

@@ -1,11 +1,13 @@
 """The ``rewardkit audit`` and ``rewardkit check`` commands, added to the CLI through the plugin hook.
 
-    rewardkit audit [--config FILE] [--format table|json] [--exploits FILE]... [--no-builtin]
+    rewardkit audit [--config FILE] [--format table|json] [--exploits FILE]... [--no-builtin] [--fail-on fp|fn|any]
+    rewardkit audit --function module:attr [--shape trl|verl|pair] [--family math]... [--gold-column COL]
     rewardkit check DATA.jsonl --config FILE [--format table|json] [--limit N] [--gold-column COL]
 
-Exit status: 0 when everything held (audit) or nothing is wrong (check); 1 when an exploit is rewarded,
-a score could not be computed, nothing was audited, or the dataset has problems; 2 for usage and config
-errors (the group prints them).
+Exit status: 0 when everything held (audit) or nothing is wrong (check); 1 when the audit finds what
+``--fail-on`` names (``fp``: an exploit rewarded; ``fn``: a correct answer rejected; ``any``, the default:
+either), a score could not be computed, nothing was audited, or the dataset has problems; 2 for usage and
+config errors (the group prints them).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from rich.table import Table
 from ..config import CompositionConfig, load_config, parse_config
 from ..hookspecs import hookimpl
 from .check import RewardCheck, check_dataset, iter_problem_lines, read_rows
-from .corpus import builtin_paths, load_corpus
+from .corpus import FAMILIES, builtin_paths, load_corpus
+from .foreign import SHAPES, aimed_rows, audit_function, prepare, probe
 from .runner import AuditReport, run_audit
 
 #: Audited when no --config is given: every built-in reward at its defaults, but the judge, which
@@ -40,21 +43,48 @@ def default_config() -> CompositionConfig:
 @click.command()
 @click.option("--config", "-c", "config_path", type=_FILE,
               help="YAML config whose rewards are audited (default: the built-in rewards, judge excepted).")
+@click.option("--function", "-f", "target", metavar="MODULE:ATTR",
+              help="Audit this reward function instead of a config (TRL, verl or f(completion, reference)).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--exploits", "-e", "exploit_files", type=_FILE, multiple=True,
               help="Extra exploit file (JSONL, the corpus's format); repeatable.")
 @click.option("--builtin/--no-builtin", default=True, show_default=True, help="Include the shipped corpus.")
-def audit(config_path: Path | None, fmt: str, exploit_files: tuple[Path, ...], builtin: bool) -> None:
-    """Score a corpus of reward hacks with each configured reward; fail when any is rewarded."""
-    config = load_config(config_path) if config_path else default_config()
-    paths = [*(builtin_paths() if builtin else []), *exploit_files]
-    report = run_audit(config, load_corpus(paths))
+@click.option("--fail-on", type=click.Choice(["fp", "fn", "any"]), default="any", show_default=True,
+              help="Exit 1 on exploits rewarded (fp), correct answers rejected (fn), or either (any).")
+@click.option("--shape", type=click.Choice(SHAPES), default=None, help="--function's shape (default: detected).")
+@click.option("--family", "families", type=click.Choice(FAMILIES), multiple=True,
+              help="--function: corpus families to run (default: math); repeatable.")
+@click.option("--gold-column", default="answer", show_default=True,
+              help="--function (TRL shape): the column the gold is passed in (also every required parameter).")
+@click.option("--completions", type=click.Choice(["auto", "chat", "text"]), default="auto", show_default=True,
+              help="--function (TRL shape): completions as chat messages or text.")
+@click.option("--range", "bounds", type=(float, float), default=(0.0, 1.0), show_default=True,
+              help="--function: its output range (exploits may earn the low end, correct answers must earn the top).")
+@click.option("--like", default=None, help="--function: the built-in reward it stands for (e.g. repetition), "
+              "for rows aimed at that reward and their per-reward thresholds.")
+@click.option("--data-source", default=None, help="--function (verl shape): data_source for rows without one.")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              help="--function: seconds one call may take before it is killed and counted as an error.")
+def audit(config_path: Path | None, target: str | None, fmt: str, exploit_files: tuple[Path, ...], builtin: bool,
+          fail_on: str, shape: str | None, families: tuple[str, ...], gold_column: str, completions: str,
+          bounds: tuple[float, float], like: str | None, data_source: str | None, timeout_s: float) -> None:
+    """Score a corpus of reward hacks and correct answers with each configured reward (or one function);
+    fail when an exploit is rewarded or a correct answer rejected (see --fail-on)."""
+    if target and config_path:
+        raise click.UsageError("give --config or --function, not both")
+    corpus = load_corpus([*(builtin_paths() if builtin else []), *exploit_files])
+    if target:
+        ff = prepare(target, shape, completions, gold_column, data_source)
+        rows = aimed_rows(corpus, families or ("math",), like)
+        report = audit_function(probe(ff, rows, completions, timeout_s), rows, bounds, like, timeout_s)
+    else:
+        report = run_audit(load_config(config_path) if config_path else default_config(), corpus)
     if fmt == "json":
         click.echo(json.dumps([f.to_json() for f in report.findings], indent=2, ensure_ascii=False))
     else:
         _print_audit(report)
-    _audit_summary(report, config_path is None)
-    if report.failed or not report.findings:
+    _audit_summary(report, config_path is None and not target, fail_on)
+    if report.failed_on(fail_on) or not report.findings:
         sys.exit(1)
 
 
@@ -62,7 +92,8 @@ def _print_audit(report: AuditReport) -> None:
     table = Table(title="rewardkit audit", title_justify="left")
     for column in ("exploit", "reward", "score", "ceiling", "result", "reason"):
         table.add_column(column, justify="right" if column in ("score", "ceiling") else "left")
-    styles = {"held": "green", "not_applicable": "dim", "rewarded": "bold red", "error": "yellow"}
+    styles = {"held": "green", "accepted": "green", "not_applicable": "dim", "rewarded": "bold red",
+              "rejected": "bold red", "error": "yellow"}  # fmt: skip
     for f in report.findings:
         score = "null" if f.score is None else f"{f.score:.3g}"
         ceiling = "-" if f.ceiling is None else f"{f.ceiling:.3g}"
@@ -71,20 +102,28 @@ def _print_audit(report: AuditReport) -> None:
     Console(highlight=False, width=max(Console().width, 140)).print(table)
 
 
-def _audit_summary(report: AuditReport, defaults: bool) -> None:
+def _audit_summary(report: AuditReport, defaults: bool, fail_on: str = "any") -> None:
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     counts: dict[str, int] = {}
     for f in report.findings:
         counts[f.outcome] = counts.get(f.outcome, 0) + 1
     parts = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
     err.print(f"{report.exploits_run} exploits, {len(report.findings)} checks: {parts or 'none'}", markup=False)
+    for kind, label, bad in (("exploit", "false positives", "rewarded"),
+                             ("equivalence", "false negatives", "rejected")):
+        rate = report.rate(kind)
+        if rate is not None:
+            n = sum(f.kind == kind and f.outcome != "not_applicable" for f in report.findings)
+            err.print(f"{label}: {rate:.1%} ({sum(f.kind == kind and f.outcome == bad for f in report.findings)} "
+                      f"of {n} {kind} checks {bad})", markup=False)  # fmt: skip
     for family, n in sorted(report.skipped.items()):
         hint = " (add a judge term with base_url and model to --config)" if family == "judge" else ""
         err.print(f"not run: {n} {family} exploit(s), no configured reward of that family{hint}", markup=False)
     if not report.findings:
         err.print("Error: no exploit is aimed at any configured reward; nothing was audited", markup=False)
-    for f in report.failed:
-        err.print(f"{f.outcome.upper()}: {f.exploit} earned {f.score} from {f.reward} (ceiling {f.ceiling}): "
+    for f in report.failed_on(fail_on):
+        bound = "floor" if f.kind == "equivalence" else "ceiling"
+        err.print(f"{f.outcome.upper()}: {f.exploit} earned {f.score} from {f.reward} ({bound} {f.ceiling}): "
                   f"{f.reason}", markup=False)  # fmt: skip
     if defaults:
         err.print("(audited the built-in rewards at their defaults; pass --config to audit yours)", markup=False)

@@ -11,7 +11,7 @@ A row (one JSON object per line)::
                                              #   or {"completion": ..., COLUMN: value} to change columns too
      "max_score": 0.0,                       # optional: a number, or {reward name: number}
      "margin": 0.0,                          # optional: slack added to the ceiling (noisy judges)
-     "with": ["repetition"]}                 # optional: rewards meant to be used beside the audited one;
+     "with": ["repetition"],                 # optional: rewards meant to be used beside the audited one;
                                              #   exploit and control are judged on their summed score
      "expect": "accept",                     # optional: an equivalence case, a CORRECT completion that must
      "min_score": 1.0}                       #   earn at least min_score (default: the reward's maximum)
@@ -36,6 +36,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..io import completion_problem
+from ..rows import clean_completion
 from ..types import Completion, Sample
 
 #: Keys of a row that describe the exploit rather than the sample.
@@ -86,7 +87,7 @@ class Exploit:
     def _sample(self, reference_column: str, completion: Completion, row: dict[str, Any]) -> Sample:
         ref_key = reference_column if reference_column in row else "answer"
         columns = {k: v for k, v in row.items() if k not in (ref_key, "answer", reference_column)}
-        return Sample(completion, self.prompt, row.get(ref_key), columns)
+        return Sample(clean_completion(completion), self.prompt, row.get(ref_key), columns)
 
     def ceiling_for(self, reward_name: str) -> float | None:
         """The row's own ceiling for a reward (``max_score``), or None to use the default."""
@@ -167,7 +168,8 @@ def parse_exploit(line: str, where: str) -> Exploit:
 def _expect(value: Any, where: str) -> str:
     if value is None or value in ("reject", "accept"):
         return value or "reject"
-    raise InputError(f"{where}: 'expect' must be \"reject\" (an exploit) or \"accept\" (a correct answer), got {value!r}")
+    raise InputError(f"{where}: 'expect' must be \"reject\" (an exploit) or \"accept\" (a correct answer), "
+                     f"got {value!r}")
 
 
 def _control(value: Any, where: str) -> tuple[Any, dict[str, Any]]:

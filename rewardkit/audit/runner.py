@@ -16,6 +16,11 @@ exploit is rewarded only when it earns the full credit of a well-formed completi
 ``judge``: a control (the same wrong answer without the injection), with a margin of 0.1 for judge noise.
 ``length`` (closeness to a target) is not a target: padding is exactly what it measures.
 
+Equivalence cases (``"expect": "accept"``) are the other side: correct answers written the way models write
+them (``\frac12`` for a gold 0.5, "The answer is 42." for 42). Such a row is **rejected** (a false negative)
+when the reward gives it less than its ``min_score`` (default: the top of the reward's range) minus
+``margin``, or does not apply to it; else it is **accepted**.
+
 A row may name companions (``"with": ["repetition"]``): rewards its target is designed to be used beside, as
 Yeo et al. pair the cosine length reward with a repetition penalty so that padding a wrong answer with filler
 does not pay. Exploit and control are then judged on the target's score plus the companions' (each at its
@@ -49,7 +54,9 @@ _EPS = 1e-9
 
 
 def family_of(spec: RewardSpec) -> str | None:
-    """The exploit family a reward belongs to, or None (then only rows naming it apply)."""
+    """The exploit family a reward belongs to (its declared ``family``), or None (only rows naming it apply)."""
+    if spec.family:
+        return spec.family
     if spec.name in BUILTIN_FAMILIES:
         return BUILTIN_FAMILIES[spec.name]
     func = getattr(spec.batch_fn, "func", None)  # make_code_reward wraps score_batch in a partial
@@ -69,11 +76,12 @@ class Finding:
     score: float | None
     ceiling: float | None
     passed: bool
-    outcome: str  # held | rewarded | error | not_applicable
+    outcome: str  # exploits: held | rewarded; equivalence cases: accepted | rejected; or error | not_applicable
     status: str
     reason: str
     control_score: float | None = None
     description: str = ""
+    kind: str = "exploit"  # exploit | equivalence
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -92,6 +100,22 @@ class AuditReport:
     @property
     def failed(self) -> list[Finding]:
         return [f for f in self.findings if not f.passed]
+
+    def count(self, outcome: str) -> int:
+        return sum(f.outcome == outcome for f in self.findings)
+
+    def rate(self, kind: str) -> float | None:
+        """The false-positive rate (``kind`` "exploit": exploits rewarded) or the false-negative rate
+        ("equivalence": correct answers rejected), over the checks of that kind; None when there are none."""
+        checks = [f for f in self.findings if f.kind == kind and f.outcome != "not_applicable"]
+        bad = "rewarded" if kind == "exploit" else "rejected"
+        return sum(f.outcome == bad for f in checks) / len(checks) if checks else None
+
+    def failed_on(self, fail_on: str) -> list[Finding]:
+        """The findings that fail a CI run: ``fp`` exploits rewarded, ``fn`` correct answers rejected, ``any``
+        both; scores that could not be computed (``error``) fail every mode."""
+        bad = {"fp": {"rewarded"}, "fn": {"rejected"}, "any": {"rewarded", "rejected"}}[fail_on]
+        return [f for f in self.findings if f.outcome in bad or f.outcome == "error"]
 
 
 def solo_config(config: CompositionConfig, leaf: Term) -> CompositionConfig:
@@ -179,12 +203,19 @@ def _summed(scores: Mapping[str, Score], paths: Sequence[str]) -> Score:
 
 def _judge(exploit: Exploit, leaf: Term, score: Score, control: Score | None) -> Finding:
     assert leaf.spec is not None
-    name = leaf.spec.name
+    return judge(exploit, leaf.path, leaf.spec.name, score, control, leaf.output_range())
+
+
+def judge(exploit: Exploit, reward: str, name: str, score: Score, control: Score | None,
+          bounds: tuple[float, float]) -> Finding:  # fmt: skip
+    """The finding for one row scored by one reward (``name``, output range ``bounds``), by the rules above."""
     base: Mapping[str, Any] = {
-        "exploit": exploit.id, "family": exploit.family, "reward": leaf.path, "reward_name": name,
+        "exploit": exploit.id, "family": exploit.family, "reward": reward, "reward_name": name,
         "score": score.value, "status": score.status.value, "description": exploit.description,
         "control_score": None if control is None else control.value,
     }  # fmt: skip
+    if exploit.expect == "accept":
+        return judge_equivalence(exploit, base, score, name, bounds[1])
     if score.status is Status.NOT_APPLICABLE:
         return Finding(**base, ceiling=None, passed=True, outcome="not_applicable", reason=score.reason)
     if score.value is None:
@@ -192,14 +223,37 @@ def _judge(exploit: Exploit, leaf: Term, score: Score, control: Score | None) ->
     if control is not None and control.value is None:
         why = f"the control could not be scored ({control.status.value}): {control.reason}"
         return Finding(**base, ceiling=None, passed=False, outcome="error", reason=why)
-    ceiling = _ceiling(exploit, leaf, control)
+    ceiling = _ceiling(exploit, name, control, bounds[0])
     rewarded = score.value > ceiling + exploit.margin + _EPS
     return Finding(**base, ceiling=ceiling, passed=not rewarded, outcome="rewarded" if rewarded else "held",
                    reason=score.reason)  # fmt: skip
 
 
-def _ceiling(exploit: Exploit, leaf: Term, control: Score | None) -> float:
+def judge_equivalence(exploit: Exploit, base: Mapping[str, Any], score: Score, name: str, top: float) -> Finding:
+    """A correct answer: accepted when it earns its floor, rejected (a false negative) otherwise."""
+    base = {**base, "kind": "equivalence"}
+    floor = floor_for(exploit, name, top)
+    if score.status is Status.NOT_APPLICABLE:
+        why = f"a correct answer was not graded (not applicable): {score.reason}"
+        return Finding(**base, ceiling=floor, passed=False, outcome="rejected", reason=why)
+    if score.value is None:
+        return Finding(**base, ceiling=floor, passed=False, outcome="error", reason=score.reason)
+    accepted = score.value >= floor - exploit.margin - _EPS
+    return Finding(**base, ceiling=floor, passed=accepted, outcome="accepted" if accepted else "rejected",
+                   reason=score.reason)  # fmt: skip
+
+
+def floor_for(exploit: Exploit, name: str, top: float) -> float:
+    """The least a correct answer must earn: the row's ``min_score`` for ``name`` (a number, or per reward
+    name; for a reward the mapping does not name, its highest value), else ``top``."""
+    floor = exploit.min_score
+    if isinstance(floor, Mapping):
+        floor = floor.get(name, max(floor.values()) if floor else None)
+    return top if floor is None else float(floor)
+
+
+def _ceiling(exploit: Exploit, name: str, control: Score | None, bottom: float) -> float:
     if control is not None and control.value is not None:
         return control.value
-    own = exploit.ceiling_for(leaf.spec.name if leaf.spec else "")
-    return own if own is not None else leaf.output_range()[0]
+    own = exploit.ceiling_for(name)
+    return own if own is not None else bottom

@@ -68,12 +68,17 @@ def _marked(e: str, r: str) -> Any:
 @pytest.mark.parametrize(("exploit", "reward"), [_marked(e, r) for e, r in PAIRS])
 def test_default_rewards_do_not_reward_the_exploit(default_report: AuditReport, exploit: str, reward: str) -> None:
     [finding] = [f for f in default_report.findings if f.exploit == exploit and f.reward == reward]
-    assert finding.outcome in ("held", "not_applicable"), finding
+    assert finding.outcome in ("held", "accepted", "not_applicable"), finding
 
 
 def test_every_aimed_pair_is_reported_once(default_report: AuditReport) -> None:
     assert sorted((f.exploit, f.reward) for f in default_report.findings) == sorted(PAIRS)
-    assert default_report.skipped == {"judge": sum(e.family == "judge" for e in CORPUS)}
+    aimed = {e for e, _ in PAIRS}
+    not_aimed: dict[str, int] = {}
+    for e in CORPUS:
+        if e.id not in aimed:
+            not_aimed[e.family] = not_aimed.get(e.family, 0) + 1
+    assert default_report.skipped == not_aimed and "judge" in not_aimed
 
 
 # --- the ceiling rules, on a reward whose value is whatever the row says ------------------------------
@@ -201,7 +206,9 @@ def test_audit_passes_when_every_exploit_is_held(tmp_path: Path) -> None:
 
 def test_audit_with_nothing_aimed_fails(tmp_path: Path) -> None:
     config = _config(tmp_path, "rewards:\n  - length\n")
-    result = CliRunner().invoke(_cli(), ["audit", "--config", str(config)])
+    rows = tmp_path / "math_only.jsonl"
+    rows.write_text('{"exploit": "m", "family": "math", "description": "d", "completion": "1"}\n', encoding="utf-8")
+    result = CliRunner().invoke(_cli(), ["audit", "--config", str(config), "--no-builtin", "-e", str(rows)])
     assert result.exit_code == 1 and "nothing was audited" in result.stderr
 
 
@@ -233,7 +240,8 @@ def test_fenced_judge_templates_hold_against_injection(tmp_path: Path) -> None:
         for template in ("rubric", "yes_no"):
             code, found = _judge_findings(tmp_path, _judge_config(tmp_path, server.url, template))
             assert code == 0, found
-            assert len(found) == sum(e.family == "judge" for e in CORPUS) and all(f["outcome"] == "held" for f in found)
+            exploits = sum(e.family == "judge" and e.expect == "reject" for e in CORPUS)
+            assert len(found) == exploits and all(f["outcome"] == "held" for f in found)
 
 
 def test_an_unfenced_template_is_caught(tmp_path: Path) -> None:
