@@ -41,27 +41,33 @@ _SUFFIX_ENDS = frozenset(s[-1] for s in SPECIAL_SUFFIXES)
 
 
 def strip_special_suffix(text: str) -> str:
-    """``text`` without the end-of-sequence and padding tokens (and whitespace) it ends with."""
+    """``text`` without the end-of-sequence and padding tokens it ends with (and the whitespace between them).
+
+    Whitespace is removed only around a removed token: a response that ends in whitespace keeps it, since
+    length rewards count it (padding to the length limit with newlines must still cost the policy).
+    """
     end = len(text)
     while True:
-        while end and text[end - 1].isspace():
-            end -= 1
-        if not end or text[end - 1] not in _SUFFIX_ENDS:
+        at = end
+        while at and text[at - 1].isspace():
+            at -= 1
+        if not at or text[at - 1] not in _SUFFIX_ENDS:
             break
-        for token in SPECIAL_SUFFIXES:
-            if text.startswith(token, end - len(token)):
-                end -= len(token)
-                break
-        else:
+        token = next((t for t in SPECIAL_SUFFIXES if text.startswith(t, at - len(t))), None)
+        if token is None:
             break
+        end = at - len(token)
     return text if end == len(text) else text[:end]
 
 
 def clean_completion(completion: Completion) -> Completion:
     """A completion as rewards should see it: text without trailing special tokens (messages as they are)."""
-    if isinstance(completion, str) and completion and completion[-1] in _SUFFIX_ENDS | {" ", "\n"}:
+    if isinstance(completion, str) and completion and completion[-1] in _MAY_END_A_SUFFIX:
         return strip_special_suffix(completion)
     return completion
+
+
+_MAY_END_A_SUFFIX = _SUFFIX_ENDS | {" ", "\n", "\r", "\t"}
 
 
 def row_sample(row: Mapping[str, Any], reference_column: str) -> Sample:

@@ -43,6 +43,8 @@ WELL_FORMED = "<think>2 + 2 = 4</think>\n<answer>4</answer>"
         (WELL_FORMED + "</s>", WELL_FORMED),  # Llama 2, Mistral
         (WELL_FORMED + "<|eot_id|>", WELL_FORMED),  # Llama 3
         (WELL_FORMED + "<|im_end|>\n<|endoftext|>", WELL_FORMED),  # end of turn, then end of text
+        (WELL_FORMED + "\n\n\n", WELL_FORMED + "\n\n\n"),  # whitespace alone is the response's own: lengths count it
+        (WELL_FORMED + "\n<|im_end|>\n", WELL_FORMED + "\n"),
         (WELL_FORMED + "<|endoftext|>" * 5, WELL_FORMED),  # padding with the EOS token
         (WELL_FORMED + "<pad><pad>", WELL_FORMED),
         (WELL_FORMED + "<｜end▁of▁sentence｜>", WELL_FORMED),  # DeepSeek
