@@ -48,9 +48,8 @@ import os
 import re
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from rewardkit.budget import ErrorBudget
 from rewardkit.config import CompositionConfig, parse_config, read_config_file, walk_all
@@ -84,9 +83,11 @@ _TEST_COLUMNS = ("test", "entry_point", "test_list", "test_setup_code", "tests",
 _TOP = 1e-9  # a float sum may land a hair under the range's top
 
 
-@dataclass(frozen=True)
-class Route:
-    """One composition and what ``acc`` means for it: (term path or None for the total, top of its range)."""
+class Route(NamedTuple):
+    """One composition and what ``acc`` means for it: (term path or None for the total, top of its range).
+
+    Not a dataclass: verl's file-path loader runs this module outside `sys.modules`, where dataclasses fail.
+    """
 
     config: CompositionConfig
     acc: tuple[tuple[str | None, float], ...]
