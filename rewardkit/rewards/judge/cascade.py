@@ -50,8 +50,8 @@ def rule_kind(score: Score) -> str:
     """``right``, ``hedged``, ``wrong`` (definite) or ``unsure``."""
     if score.status is Status.OK and score.value == 1.0:
         return "right"
-    if score.status is Status.OK and score.reason.startswith("hedged answer"):
-        return "hedged"
+    if score.status is Status.OK and ("hedged" in score.reason or "alternative answer" in score.reason):
+        return "hedged"  # the math reward's reasons for a hedge ("hedged answer ...", "an alternative answer")
     if score.status is Status.OK and score.details.get("answer") is not None:
         return "wrong"
     return "unsure"

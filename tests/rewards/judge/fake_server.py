@@ -282,10 +282,9 @@ def _criterion(request: dict[str, Any], user: str) -> str | None:
 
 def universal_reply(request: dict[str, Any]) -> str:
     user = request["messages"][-1]["content"]
-    for reply in (_verifier(user), _criterion(request, user), _group(request, user)):
-        if reply is not None:
-            return reply
-    return grade(request)
+    if len(request["messages"]) == 1:  # verifier prompts are one user turn
+        return _verifier(user) or "?"
+    return _criterion(request, user) or _group(request, user) or grade(request)
 
 
 def _logprobs(text: str, p: float) -> list[dict[str, Any]]:
