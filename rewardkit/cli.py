@@ -21,6 +21,7 @@ from .errors import ConfigError, RewardkitError
 from .io import AtomicWriter, RowError, peek_columns
 from .params import describe_params
 from .plugins import get_plugin_manager, plugin_distribution
+from .report import write_report
 from .rows import require_columns
 from .runner import default_workers
 from .scorefile import FileReport, score_file
@@ -64,12 +65,16 @@ def cli() -> None:
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
 @click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path),
               help="Write invalid lines here as JSONL {line, error, raw}, to fix and score again.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a report (FILE.html or FILE.md): per-term histograms, failure rates, slowest rows, "
+                   "examples per outcome.")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="Where workers run: this machine, or a Ray cluster (pip install 'rewardkit[ray]').")
 @click.option("--ray-address", default=None, help="Ray cluster address (default: start or join a local one).")
 def score(source: Path, config_path: Path | None, reward_args: tuple[str, ...], output: Path | None,
           workers: int | None, details: bool, reference_column: str | None, chunk_lines: int | None,
-          progress: bool | None, rejects: Path | None, engine: str, ray_address: str | None) -> None:
+          progress: bool | None, rejects: Path | None, report_path: Path | None, engine: str,
+          ray_address: str | None) -> None:
     """Score every line of SOURCE (JSONL with a 'completion' field) and write it back with its rewards."""
     config = _build_config(config_path, reward_args, reference_column)
     if engine == "ray" and workers == 0:
@@ -103,10 +108,17 @@ def score(source: Path, config_path: Path | None, reward_args: tuple[str, ...], 
                                     workers_per_actor=workers or None)
         else:
             workers = default_workers() if workers is None else workers
-            report = score_file(config, source, output, workers, details, chunk_lines, on_error, advance)
+            report = score_file(config, source, output, workers, details, chunk_lines, on_error, advance,
+                                report=report_path is not None)
     if reported > MAX_REPORTED_ERRORS:
         err.print(f"... and {reported - MAX_REPORTED_ERRORS} more invalid lines", markup=False)
     _print_summary(report, output)
+    if report_path is not None:
+        if report.report is None:
+            err.print("--report is not available with --engine ray; score locally for a report", markup=False)
+        else:
+            write_report(report.report, report_path, str(source))
+            err.print(f"report -> {report_path}", markup=False)
     failed = _over_budget(config, report)
     if report.stats.rows == 0 and report.invalid == 0:
         err.print(f"{source}: no rows to score (the file is empty or blank). Each line must be a JSON object "

@@ -6,6 +6,7 @@ gates and term-reading rewards see the scores they need and batch rewards see th
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,15 +40,24 @@ def evaluate_chunk(
     samples: Sequence[Sample],
     forced: Mapping[tuple[int, int], Score] | None = None,
     beat: Heartbeat = no_beat,
+    seconds: list[float] | None = None,
 ) -> list[Scored]:
-    """Score ``samples``; ``forced[(item, leaf)]`` replaces a computation (a timeout the runner enforced)."""
+    """Score ``samples``; ``forced[(item, leaf)]`` replaces a computation (a timeout the runner enforced).
+
+    ``seconds``, when given (one 0.0 per sample), receives each sample's scoring time, for reports.
+    """
     forced = forced or {}
     per_sample: list[dict[str, Score]] = [{} for _ in samples]
     for j, leaf in enumerate(config.leaves):
+        started = time.perf_counter()
         if leaf.spec is not None and leaf.spec.batch_fn is not None:
             _run_batch(leaf, j, samples, per_sample, forced, beat)
+            if seconds is not None and samples:
+                share = (time.perf_counter() - started) / len(samples)  # a batch is timed as a whole
+                for i in range(len(samples)):
+                    seconds[i] += share
         else:
-            _run_each(leaf, j, samples, per_sample, forced, beat)
+            _run_each(leaf, j, samples, per_sample, forced, beat, seconds)
     return [_finish(config, scores) for scores in per_sample]
 
 
@@ -58,6 +68,7 @@ def _run_each(
     per_sample: list[dict[str, Score]],
     forced: Mapping[tuple[int, int], Score],
     beat: Heartbeat,
+    seconds: list[float] | None = None,
 ) -> None:
     # The hot loop: thousands of samples per second per term, so everything per-leaf is hoisted out of it.
     spec = leaf.spec
@@ -74,6 +85,7 @@ def _run_each(
             score = _precheck(leaf, sample, done)
         if score is None:
             beat(i, j)
+            started = time.perf_counter() if seconds is not None else 0.0
             try:
                 score = fn(sample.with_terms(dict(done)) if reads_terms else sample, params)
             except Exception as exc:
@@ -81,6 +93,8 @@ def _run_each(
             else:
                 if type(score) is not Score or (score.value is not None and not lo <= score.value <= hi):
                     score = _checked(leaf, score)
+            if seconds is not None:
+                seconds[i] += time.perf_counter() - started
         done[path] = score
 
 

@@ -26,6 +26,7 @@ import orjson
 
 from .config import CompositionConfig
 from .evaluate import Heartbeat, Scored, evaluate_chunk
+from .report import Report
 from .rows import MISSING, OUTPUT_KEYS, completion_problem, kind_of, row_sample
 from .stats import Stats
 from .types import Sample, Score
@@ -113,7 +114,8 @@ class ChunkSizer:
         self.lines = int(min(self.high, by_memory, max(self.low, wanted)))
 
 
-def line_tasks(path: str | Path, chunk_lines: int | ChunkSizer, details: bool = False) -> Iterator[LinesTask]:
+def line_tasks(path: str | Path, chunk_lines: int | ChunkSizer, details: bool = False,
+               report: bool = False) -> Iterator[LinesTask]:
     """The file as chunks of raw lines; streams, and leaves parsing to the workers.
 
     A chunk travels as one bytes object with the number of its first line: the parent does no per-line work
@@ -128,7 +130,7 @@ def line_tasks(path: str | Path, chunk_lines: int | ChunkSizer, details: bool = 
             chunk = list(itertools.islice(lines, sizer.lines))
             if not chunk:
                 return
-            yield LinesTask(first, b"".join(chunk), len(chunk), details)
+            yield LinesTask(first, b"".join(chunk), len(chunk), details, report)
             first += len(chunk)
 
 
@@ -198,6 +200,7 @@ class LinesResult:
     bytes_read: int = 0
     lines: int = 0
     seconds: float = 0.0  # the worker's time on the chunk, for `ChunkSizer`
+    report: Report | None = None
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,7 @@ class LinesTask:
     data: bytes
     count: int
     details: bool = False
+    report: bool = False  # also fill a `rewardkit.report.Report` (histograms, slowest rows, examples)
 
     def __len__(self) -> int:
         return self.count
@@ -227,6 +231,7 @@ def score_lines(
     out = LinesResult(bytes_read=len(task.data), lines=task.count)
     samples: list[Sample] = []
     raws: list[tuple[bytes, dict[str, Any]]] = []
+    numbered: list[tuple[int, Sample]] = []
     for number, raw in task.rows():
         parsed = parse_row(number, raw, config.reference_column)
         if isinstance(parsed, RowError):
@@ -234,11 +239,17 @@ def score_lines(
         else:
             samples.append(parsed[0])
             raws.append((raw, parsed[1]))
-    results = evaluate_chunk(config, samples, forced, beat)
+            numbered.append((number, parsed[0]))
+    timings = [0.0] * len(samples) if task.report else None
+    results = evaluate_chunk(config, samples, forced, beat, timings)
     lines = []
     for (raw, obj), scored in zip(raws, results, strict=True):
         out.stats.add(scored)
         lines.append(render_line(raw, obj, scored, task.details))
+    if timings is not None:
+        out.report = Report.for_config(config)
+        for (number, sample), seconds, scored in zip(numbered, timings, results, strict=True):
+            out.report.add(number, sample.completion, scored, seconds)
     out.text = "".join(line + "\n" for line in lines)
     out.seconds = time.perf_counter() - started
     return out

@@ -16,6 +16,7 @@ from typing import IO
 from .config import CompositionConfig
 from .evaluate import no_beat
 from .io import AtomicWriter, ChunkSizer, LinesResult, RowError, line_tasks, score_lines
+from .report import Report
 from .runner import WorkerPool
 from .stats import Stats
 
@@ -26,6 +27,7 @@ class FileReport:
     invalid: int = 0
     seconds: float = 0.0
     kills: int = 0
+    report: Report | None = None
 
     @property
     def lines_per_second(self) -> float:
@@ -41,25 +43,26 @@ def score_file(
     chunk_lines: int | None = None,
     on_error: Callable[[RowError], None] = lambda e: None,
     on_progress: Callable[[int], None] = lambda n: None,
+    report: bool = False,
 ) -> FileReport:
     """Score ``source`` into ``output`` (stdout when None or ``-``); invalid rows go to ``on_error``.
 
     ``chunk_lines`` fixes the lines per chunk; None adapts it to the rewards' cost (`ChunkSizer`).
     """
-    report = FileReport()
+    out = FileReport(report=Report.for_config(config) if report else None)
     started = time.perf_counter()
     sizer = ChunkSizer(chunk_lines)
-    tasks = line_tasks(source, sizer, details)
+    tasks = line_tasks(source, sizer, details, report)
     pool = WorkerPool(config, score_lines, workers) if workers > 0 else None
     try:
         results = pool.map(tasks) if pool else (score_lines(config, t, {}, no_beat) for t in tasks)
-        write_results(results, output, report, on_error, on_progress, sizer)
+        write_results(results, output, out, on_error, on_progress, sizer)
     finally:
         if pool is not None:
-            report.kills = pool.kills
+            out.kills = pool.kills
             pool.close()
-    report.seconds = time.perf_counter() - started
-    return report
+    out.seconds = time.perf_counter() - started
+    return out
 
 
 def write_results(
@@ -95,4 +98,6 @@ def _drain(
             report.invalid += 1
             on_error(error)
         report.stats.merge(result.stats)
+        if report.report is not None and result.report is not None:
+            report.report.merge(result.report)
         on_progress(result.bytes_read)
