@@ -245,6 +245,7 @@ def register_rewards(register: Callable[[RewardSpec], None]) -> None:
             range=(0.0, 1.0),
             fn=_think_format,
             timeout_s=5.0,
+            family="format",
         )
     )
     register(
@@ -256,5 +257,6 @@ def register_rewards(register: Callable[[RewardSpec], None]) -> None:
             range=(0.0, 1.0),
             fn=_tag_count,
             timeout_s=5.0,
+            family="format",
         )
     )
