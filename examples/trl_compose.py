@@ -1,6 +1,6 @@
 """Composed rewardkit rewards in a hand-written TRL GRPO script, in the shape of TRL's quickstart.
 
-    pip install "rewardkit[train]"
+    pip install torch==2.13.0 && pip install -e ".[train]"   # from the checkout; see README for other torch builds
     python examples/trl_compose.py                       # Qwen2.5-0.5B-Instruct on GSM8K (GPU, network)
     python examples/trl_compose.py --tiny --max-steps 20 # a tiny random model built locally (CPU, offline)
 
@@ -14,13 +14,17 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
-from datasets import Dataset, load_dataset
-from trl import GRPOConfig, GRPOTrainer
+# transformers 5 deprecation notices raised by TRL's own calls; not actionable here.
+warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*is deprecated", category=FutureWarning)
 
-from rewardkit.compose import compose
-from rewardkit.integrations.trl import reward_funcs, reward_weights
+from datasets import Dataset, load_dataset  # noqa: E402
+from trl import GRPOConfig, GRPOTrainer  # noqa: E402
+
+from rewardkit.compose import compose  # noqa: E402
+from rewardkit.integrations.trl import reward_funcs, reward_weights  # noqa: E402
 
 SYSTEM_PROMPT = (
     "Think step by step inside <think></think>, then give only the final answer inside <answer></answer>."
@@ -59,6 +63,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tiny", action="store_true", help="tiny local model on CPU instead of Qwen2.5-0.5B")
     parser.add_argument("--max-steps", type=int, default=200)
+    parser.add_argument("--output-dir", default=str(Path(tempfile.gettempdir()) / "rewardkit-trl-compose"),
+                        help="where TRL writes checkpoints and logs (default: a temporary directory)")
     ns = parser.parse_args()
     if ns.tiny:
         model, dataset = tiny_setup()
@@ -69,7 +75,7 @@ def main() -> None:
         hardware = {"bf16": True, "learning_rate": 1e-6, "max_completion_length": 512,
                     "per_device_train_batch_size": 16}
     args = GRPOConfig(
-        output_dir="runs/trl-compose",
+        output_dir=ns.output_dir,
         num_generations=8,
         max_steps=ns.max_steps,
         logging_steps=1,
