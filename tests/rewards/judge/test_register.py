@@ -14,12 +14,24 @@ from rewardkit.plugins import BUILTIN_PLUGINS
 from rewardkit.rewards import judge
 
 
-def test_registers_one_batch_reward() -> None:
+def test_registers_the_judge_kinds_as_batch_rewards() -> None:
     specs: list[RewardSpec] = []
     judge.register_rewards(register=specs.append)
-    [spec] = specs
-    assert spec.name == "judge" and spec.batch_fn is judge.judge_batch and spec.fn is None
+    assert [s.name for s in specs] == ["judge", "rubric_judge", "verifier", "math_verifier", "group_judge"]
+    spec = specs[0]
+    assert spec.batch_fn is judge.judge_batch and spec.fn is None
     assert spec.params is judge.JudgeParams and spec.output_range(None) == (0.0, 1.0)
+    assert all(s.batch_fn is not None and s.output_range(None) == (0.0, 1.0) for s in specs)
+    assert {s.name for s in specs if s.needs_reference} == {"verifier", "math_verifier"}
+
+
+def test_batch_functions_are_module_level_so_they_pickle() -> None:
+    import pickle
+
+    specs: list[RewardSpec] = []
+    judge.register_rewards(register=specs.append)
+    for spec in specs:
+        assert pickle.loads(pickle.dumps(spec.batch_fn)) is spec.batch_fn
 
 
 def test_is_a_builtin_found_by_name() -> None:
