@@ -25,6 +25,8 @@ ROOT=/sys/fs/cgroup
 CGROUPS=()   # every cgroup directory created, to join, inspect and remove
 
 log() { echo "sandbox-guard: $*" >&2; }
+# Processes in a cgroup and in the cgroups below it (the code sandbox nests one per fork server).
+procs() { cat "$1/cgroup.procs" "$1"/*/cgroup.procs 2>/dev/null || true; }
 
 make_v2() {
     [ -f "$ROOT/cgroup.controllers" ] || return 1
@@ -52,17 +54,17 @@ cleanup() {
         # Grace period: helpers whose parent just exited (multiprocessing's forkserver and resource tracker,
         # Ray's daemons) notice it and leave on their own within moments; only what stays is a leak.
         for _ in $(seq 25); do
-            [ -n "$(grep -vx "$$" "$dir/cgroup.procs")" ] || break
+            [ -n "$(procs "$dir" | grep -vx "$$")" ] || break
             sleep 0.2
         done
         for _ in 1 2 3 4 5; do
-            [ -n "$(cat "$dir/cgroup.procs")" ] || break  # cgroupfs files report size 0: no -s
+            [ -n "$(procs "$dir")" ] || break  # cgroupfs files report size 0: no -s
             while read -r pid; do
                 [ "$pid" = "$$" ] && continue
                 left=1
                 log "left running after the command: pid $pid ($(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | head -c 120))"
                 kill -KILL "$pid" 2>/dev/null || true
-            done < "$dir/cgroup.procs"
+            done < <(procs "$dir")
             sleep 0.2
         done
     done
@@ -78,6 +80,7 @@ remove_cgroups() {
     local dir
     for dir in "${CGROUPS[@]}"; do
         for _ in 1 2 3 4 5 6 7 8 9 10; do  # killed processes take a moment to leave
+            rmdir "$dir"/*/ 2>/dev/null  # nested cgroups a killed sandbox could not remove
             rmdir "$dir" 2>/dev/null && break
             sleep 0.2
         done

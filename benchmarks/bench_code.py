@@ -1,112 +1,193 @@
-"""HumanEval canonical solutions through the `code` reward vs a plain `subprocess.run([python, file])` each.
+"""The `code` reward through `rewardkit score` vs a plain `subprocess.run([python, file])` per program.
 
-    python benchmarks/bench_code.py [--data PATH] [--slots N]
+    python benchmarks/bench_code.py [--workers N] [--calls K]
 
-Both sides grade the 164 canonical solutions (all must pass) and the same with the body replaced by
-`return None` (all must fail), and print programs/s and the ratio, one program at a time per core and
-with N at once (subprocesses from N threads vs N fork servers). The reward runs with full isolation
-(Landlock, seccomp, rlimits, bubblewrap when installed); the baseline runs with none.
+Programs (about 940): the 164 HumanEval problems (tests/data/code, openai/human-eval, MIT) in HumanEval
+format with three bodies each: the canonical solution (must pass), ``return None`` and ``raise`` (must
+fail); the same problems as MBPP-format rows (each one-line ``assert candidate(...)`` of ``check()``
+rewritten as an assert on the entry point, plus the test's imports as setup code) with the same three
+bodies; and the vendored MBPP sample (google-research mbpp, CC-BY-4.0) with its references and ``None``.
+
+Both sides grade every program with N at once: the baseline writes program + tests to a file and runs it
+(exit status 0 = pass) from N threads, with no isolation at all; the reward side is the CLI
+(``rewardkit score rows.jsonl -c code.yaml -j N``: start-up, fork servers, JSONL in and out included),
+with full isolation and split-process grading (the tests in a judge process, the program in another,
+plain data between them). Verdicts must agree with the baseline's on every program.
+
+Then the cost of the split itself, on one fork server: a stdin/stdout run vs a call-based run with no
+call, and the cost of one test call (a test making K calls, minus one making none).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import builtins
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from rewardkit.params import build_params
-from rewardkit.rewards.code import CodeParams, score_batch
-from rewardkit.rewards.code.sandbox import probe
-from rewardkit.types import Sample
+from rewardkit.rewards.code.executor import Limits, Run  # noqa: E402
+from rewardkit.rewards.code.sandbox import probe  # noqa: E402
+from rewardkit.rewards.code.sandbox.client import LocalExecutor  # noqa: E402
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "code" / "HumanEval.jsonl"
+DATA = ROOT / "tests" / "data" / "code"
 PYTHON = os.path.realpath(sys.executable)  # a pyenv shim would cost ~130 ms per start
+BODIES = {"canonical": None, "none": "    return None\n", "raise": "    raise NotImplementedError\n"}
+Item = tuple[str, str, dict[str, Any], str, bool]  # (kind, program, row, plain-side file, must pass)
 
 
-def load(path: Path) -> tuple[list[dict[str, str]], list[str], list[str]]:
-    rows = [json.loads(line) for line in path.open()]
-    good = [r["prompt"] + r["canonical_solution"] for r in rows]
-    bad = [r["prompt"] + "    return None\n" for r in rows]
-    return rows, good, bad
+class _Rename(ast.NodeTransformer):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        return ast.Name(self.name, node.ctx) if node.id == "candidate" else node
 
 
-def plain_one(program: str, row: dict[str, str], workdir: str) -> bool:
+def _defined(program: str) -> set[str]:
+    tree = ast.parse(program)
+    names = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    return names | {(a.asname or a.name).split(".")[0] for n in tree.body
+                    if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}  # fmt: skip
+
+
+def mbpp_from_humaneval(row: dict[str, Any]) -> dict[str, Any] | None:
+    """The one-line asserts of ``check()`` as an MBPP row, or None when none stands on its own."""
+    tree = ast.parse(row["test"])
+    check = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "check")
+    imports = [n for n in [*tree.body, *check.body] if isinstance(n, (ast.Import, ast.ImportFrom))]
+    known = set(dir(builtins)) | {"candidate"} | _defined(row["prompt"])
+    known |= {(a.asname or a.name).split(".")[0] for n in imports for a in n.names}
+    tests = []
+    for node in check.body:
+        used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+        if isinstance(node, ast.Assert) and "candidate" in used and used <= known:
+            tests.append(ast.unparse(_Rename(row["entry_point"]).visit(node)))
+    if not tests:
+        return None
+    return {"task_id": row["task_id"], "test_list": tests, "test_setup_code": "\n".join(map(ast.unparse, imports))}
+
+
+def items() -> Iterator[Item]:
+    rows = [json.loads(line) for line in (DATA / "HumanEval.jsonl").open()]
+    for kind, body in BODIES.items():
+        for row in rows:
+            program = row["prompt"] + (body or row["canonical_solution"])
+            plain = f"{program}\n\n{row['test']}\n\ncheck({row['entry_point']})\n"
+            yield f"humaneval/{kind}", program, row, plain, body is None
+            mbpp = mbpp_from_humaneval(row)
+            if mbpp is not None:
+                plain = f"{program}\n\n{mbpp['test_setup_code']}\n" + "\n".join(mbpp["test_list"]) + "\n"
+                yield f"mbpp-from-humaneval/{kind}", program, mbpp, plain, body is None
+    for line in (DATA / "mbpp_sample.jsonl").open():
+        row = json.loads(line)
+        for program, good in ((row["code"], True), ("def _():\n    return None\n", False)):
+            plain = f"{program}\n\n{row['test_setup_code']}\n" + "\n".join(row["test_list"]) + "\n"
+            yield f"mbpp/{'reference' if good else 'none'}", program, row, plain, good
+
+
+def plain_one(source: str, workdir: str) -> bool:
     fd, path = tempfile.mkstemp(suffix=".py", dir=workdir)
     with os.fdopen(fd, "w") as f:
-        f.write(f"{program}\n\n{row['test']}\n\ncheck({row['entry_point']})\n")
+        f.write(source)
     try:
-        return subprocess.run([PYTHON, path], capture_output=True, timeout=10).returncode == 0
+        return subprocess.run([PYTHON, path], capture_output=True, timeout=30).returncode == 0
     except subprocess.TimeoutExpired:
         return False
     finally:
         os.unlink(path)
 
 
-def plain(programs: list[str], rows: list[dict[str, str]], threads: int) -> tuple[float, int]:
+def plain(all_items: list[Item], threads: int) -> tuple[float, list[bool]]:
     with tempfile.TemporaryDirectory() as workdir, ThreadPoolExecutor(threads) as pool:
         start = time.perf_counter()
-        passed = sum(pool.map(lambda pr: plain_one(pr[0], pr[1], workdir), zip(programs, rows, strict=True)))
-        return time.perf_counter() - start, passed
+        verdicts = list(pool.map(lambda it: plain_one(it[3], workdir), all_items))
+        return time.perf_counter() - start, verdicts
 
 
-def reward(programs: list[str], rows: list[dict[str, str]], slots: int) -> tuple[float, int, str]:
-    params = build_params("code", CodeParams, {"slots": slots})
-    samples = [Sample(f"```python\n{p}\n```", columns=r) for p, r in zip(programs, rows, strict=True)]
-    score_batch(samples[:slots], params)  # start the fork servers (reported separately below)
+def reward(all_items: list[Item], workers: int) -> tuple[float, list[float | None], str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out, config = Path(tmp, "rows.jsonl"), Path(tmp, "out.jsonl"), Path(tmp, "code.yaml")
+        config.write_text("rewards:\n  - name: code\n    params: {slots: 1}\n")
+        with src.open("w") as f:
+            for _, program, row, _, _ in all_items:
+                f.write(json.dumps({**row, "completion": f"```python\n{program}\n```"}) + "\n")
+        cmd = [PYTHON, "-c", "from rewardkit.cli import main; main()", "score", str(src), "-c", str(config), "-j", str(workers),
+               "-o", str(out), "--details", "--no-progress"]  # fmt: skip
+        start = time.perf_counter()
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        elapsed = time.perf_counter() - start
+        if not out.exists():
+            raise SystemExit(f"rewardkit score failed ({done.returncode}): {done.stderr[-2000:]}")
+        scored = [json.loads(line) for line in out.open()]
+    values = [s["rewards"]["code"] for s in scored]
+    isolation = str(scored[0]["reward_details"]["code"]["details"].get("isolation"))
+    return elapsed, values, isolation
+
+
+def _per_run(executor: LocalExecutor, run: Run, n: int) -> float:
+    executor.run_one(run)
     start = time.perf_counter()
-    scores = score_batch(samples, params)
-    elapsed = time.perf_counter() - start
-    errors = [s for s in scores if s.value is None]
-    if errors:
-        raise SystemExit(f"sandbox errors: {errors[0].reason}")
-    return elapsed, sum(s.value == 1.0 for s in scores), str(scores[0].details.get("isolation"))
+    for _ in range(n):
+        outcome = executor.run_one(run)
+        assert outcome.verified and not outcome.infra_error, outcome
+    return (time.perf_counter() - start) / n
 
 
-def startup(slots: int) -> float:
-    from rewardkit.rewards.code.sandbox.client import LocalExecutor
-
-    start = time.perf_counter()
-    executor = LocalExecutor(slots)
-    for slot in executor.slots:
-        slot.start()
-    elapsed = time.perf_counter() - start
-    executor.close()
-    return elapsed
+def split_cost(calls: int, n: int = 20) -> dict[str, float]:
+    executor = LocalExecutor(1)
+    code, lim = "def f(x):\n    return x", Limits(cpu_s=10)
+    try:
+        stdio = _per_run(executor, Run(code="print(1)", mode="stdio", limits=lim), n)
+        none = _per_run(executor, Run(code=code, mode="script", tests=("pass",), limits=lim), n)
+        many = _per_run(executor, Run(code=code, mode="script", tests=(f"for i in range({calls}): assert f(i) == i",),
+                                      limits=lim), n)  # fmt: skip
+    finally:
+        executor.close()
+    return {"stdio_ms": 1e3 * stdio, "split_ms": 1e3 * none, "per_call_us": 1e6 * (many - none) / calls}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--slots", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--calls", type=int, default=2000)
     args = parser.parse_args()
-    rows, good, bad = load(args.data)
-    n = len(rows)
-    print(f"{n} HumanEval programs, python {PYTHON}, {os.cpu_count()} CPUs")
-    print(f"isolation available: {probe.probe().level(True)}; fork server start: {startup(args.slots):.3f} s")
-    header = f"{'side':<22}{'at once':>8}{'pass good':>11}{'pass bad':>10}{'seconds':>9}{'prog/s':>9}"
-    print(header + f"{'ratio':>7}")
-    for width in sorted({1, args.slots}):
-        t_plain, ok_plain = plain(good, rows, width)
-        t_bad_plain, bad_plain = plain(bad, rows, width)
-        t_rew, ok_rew, isolation = reward(good, rows, width)
-        t_bad_rew, bad_rew, _ = reward(bad, rows, width)
-        base = 2 * n / (t_plain + t_bad_plain)
-        ours = 2 * n / (t_rew + t_bad_rew)
-        print(f"{'plain subprocess.run':<22}{width:>8}{ok_plain:>11}{bad_plain:>10}"
-              f"{t_plain + t_bad_plain:>9.2f}{base:>9.1f}{1.0:>7.2f}")  # fmt: skip
-        print(f"{'code reward':<22}{width:>8}{ok_rew:>11}{bad_rew:>10}"
-              f"{t_rew + t_bad_rew:>9.2f}{ours:>9.1f}{ours / base:>7.2f}")  # fmt: skip
-        print(f"  (code reward isolation: {isolation}; plain subprocess: none)")
-        if (ok_plain, bad_plain, ok_rew, bad_rew) != (n, 0, n, 0):
-            raise SystemExit("wrong verdicts: every canonical solution must pass, every `return None` fail")
+    all_items = list(items())
+    n = len(all_items)
+    print(f"{n} programs, python {PYTHON}, {os.cpu_count()} CPUs, {args.workers} at once")
+    print(f"isolation available: {probe.probe().level(True)}")
+    t_plain, ok_plain = plain(all_items, args.workers)
+    t_rew, values, isolation = reward(all_items, args.workers)
+    ok_rew = [v == 1.0 for v in values]
+    print(f"{'side':<24}{'programs':>9}{'passed':>8}{'seconds':>9}{'prog/s':>9}{'ratio':>7}")
+    print(f"{'plain subprocess.run':<24}{n:>9}{sum(ok_plain):>8}{t_plain:>9.2f}{n / t_plain:>9.1f}{1.0:>7.2f}")
+    print(f"{'rewardkit score (code)':<24}{n:>9}{sum(ok_rew):>8}{t_rew:>9.2f}{n / t_rew:>9.1f}{t_plain / t_rew:>7.2f}")
+    print(f"  code reward isolation: {isolation}; plain subprocess: none")
+    by_kind: dict[str, list[int]] = {}
+    for (kind, *_, want), got, base in zip(all_items, ok_rew, ok_plain, strict=True):
+        tally = by_kind.setdefault(kind, [0, 0, 0])
+        tally[0] += 1
+        tally[1] += got
+        tally[2] += got != base
+    for kind, (total, passed, disagree) in sorted(by_kind.items()):
+        print(f"  {kind:<32} {passed:>4} of {total:>4} pass   {disagree} disagree with plain")
+    cost = split_cost(args.calls)
+    print(f"split cost on one fork server: stdin/stdout run {cost['stdio_ms']:.2f} ms, call-based run (judge + "
+          f"program) {cost['split_ms']:.2f} ms, one test call {cost['per_call_us']:.1f} us")
+    wrong = [k for (k, *_, want), got in zip(all_items, ok_rew, strict=True) if got != want]
+    if wrong or any(v is None for v in values):
+        raise SystemExit(f"wrong verdicts: {len(wrong)} ({sorted(set(wrong))}); nulls: {values.count(None)}")
 
 
 if __name__ == "__main__":

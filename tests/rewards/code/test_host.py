@@ -183,7 +183,8 @@ def test_damaging_the_supervisor_scores_zero_not_null(monkeypatch: pytest.Monkey
     try:
         stdio, call = _score([(body + "\nprint('PWNED')", PWN), (_as_call(body), PWN_CALL)], slots=1, allow_unisolated=True)
         for result in (stdio, call):
-            assert result.value is not None and result.status is not Status.ERROR, result.reason
+            assert result.value == 0.0 and result.status is not Status.ERROR, result.reason
+            assert "brought its sandbox down" in result.reason + str(result.details.get("stderr")), result.reason
         after = _score([("print('PWNED')", PWN)] * 3, slots=1, allow_unisolated=True)
         assert [s.value for s in after] == [1.0] * 3
     finally:
