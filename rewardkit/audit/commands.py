@@ -63,18 +63,21 @@ def default_config() -> CompositionConfig:
 @click.option("--like", default=None, help="--function: the built-in reward it stands for (e.g. repetition), "
               "for rows aimed at that reward and their per-reward thresholds.")
 @click.option("--data-source", default=None, help="--function (verl shape): data_source for rows without one.")
+@click.option("--gold-template", default="{gold}", show_default=True,
+              help="--function: how the gold is written for it, e.g. '$\\boxed{{gold}}$' for LaTeX solutions.")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               help="--function: seconds one call may take before it is killed and counted as an error.")
 def audit(config_path: Path | None, target: str | None, fmt: str, exploit_files: tuple[Path, ...], builtin: bool,
           fail_on: str, shape: str | None, families: tuple[str, ...], gold_column: str, completions: str,
-          bounds: tuple[float, float], like: str | None, data_source: str | None, timeout_s: float) -> None:
+          bounds: tuple[float, float], like: str | None, data_source: str | None, gold_template: str,
+          timeout_s: float) -> None:
     """Score a corpus of reward hacks and correct answers with each configured reward (or one function);
     fail when an exploit is rewarded or a correct answer rejected (see --fail-on)."""
     if target and config_path:
         raise click.UsageError("give --config or --function, not both")
     corpus = load_corpus([*(builtin_paths() if builtin else []), *exploit_files])
     if target:
-        ff = prepare(target, shape, completions, gold_column, data_source)
+        ff = prepare(target, shape, completions, gold_column, data_source, gold_template)
         rows = aimed_rows(corpus, families or ("math",), like)
         report = audit_function(probe(ff, rows, completions, timeout_s), rows, bounds, like, timeout_s)
     else:

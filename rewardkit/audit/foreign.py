@@ -5,7 +5,8 @@ The function's shape is read from its signature (or given with ``--shape``):
 - ``trl``: ``f(completions, **columns)`` (TRL's ``reward_funcs``; ``prompts=`` too), a list back with one value
   per completion, ``None`` meaning "skip". Columns are passed as one-element lists; the gold is passed under
   the ``--gold-column`` name and under every other required parameter (TRL's ``accuracy_reward`` reads
-  ``solution``). Completions are chat messages or text, from the ``completions`` annotation, else probed.
+  ``solution``). Completions are chat messages or text, from the ``completions`` annotation, else text unless
+  only chat messages work (probed on the first row).
 - ``verl``: ``f(data_source, solution_str, ground_truth, extra_info=None)``, a number or ``{"score": ...}``.
 - ``pair``: ``f(completion, reference)``, a number or a bool.
 
@@ -54,6 +55,14 @@ class ForeignFunction:
     chat: bool = True  # trl: completions as chat messages (else text)
     gold_names: tuple[str, ...] = ("answer",)
     data_source: str | None = None  # verl: passed when the row has no data_source column
+    #: How the gold is written for the function: ``{gold}`` as the corpus has it (GSM8K-style bare answers),
+    #: or e.g. ``$\boxed{{gold}}$`` for functions that expect LaTeX solutions (open-r1 parses the gold as LaTeX).
+    gold_template: str = "{gold}"
+
+    def gold(self, reference: Any) -> Any:
+        if reference is None or self.gold_template == "{gold}":
+            return reference
+        return self.gold_template.replace("{gold}", str(reference))
 
 
 def load_function(target: str) -> Callable[..., Any]:
@@ -104,7 +113,7 @@ def detect_shape(fn: Callable[..., Any]) -> str:
 
 
 def prepare(target: str, shape: str | None = None, completions: str = "auto", gold_column: str = "answer",
-            data_source: str | None = None) -> ForeignFunction:  # fmt: skip
+            data_source: str | None = None, gold_template: str = "{gold}") -> ForeignFunction:  # fmt: skip
     """Load ``target`` and decide how to call it (the ``auto`` completion format is settled by `probe`)."""
     fn = load_function(target)
     shape = shape or detect_shape(fn)
@@ -115,8 +124,10 @@ def prepare(target: str, shape: str | None = None, completions: str = "auto", go
         params = inspect.signature(fn).parameters.values()
         golds += [p.name for p in params if p.default is p.empty and p.name not in _TRL_OWN
                   and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]  # fmt: skip
-    chat = completions != "text" if completions != "auto" else _annotated_chat(fn) is not False
-    return ForeignFunction(target, fn, shape, chat, tuple(dict.fromkeys(golds)), data_source)
+    chat = completions == "chat" or (completions == "auto" and _annotated_chat(fn) is True)
+    if "{gold}" not in gold_template:
+        raise ConfigError(f"--gold-template must contain {{gold}}, got {gold_template!r}")
+    return ForeignFunction(target, fn, shape, chat, tuple(dict.fromkeys(golds)), data_source, gold_template)
 
 
 def _annotated_chat(fn: Callable[..., Any]) -> bool | None:
@@ -149,9 +160,9 @@ def _invoke(ff: ForeignFunction, sample: Sample, family: str) -> Any:
     if ff.shape == "verl":
         columns = dict(sample.columns)
         source = columns.pop("data_source", None) or ff.data_source or family
-        return ff.fn(source, sample.text, sample.reference, columns)
+        return ff.fn(source, sample.text, ff.gold(sample.reference), columns)
     if ff.shape == "pair":
-        return ff.fn(sample.text, sample.reference)
+        return ff.fn(sample.text, ff.gold(sample.reference))
     if ff.chat:
         completion: Any = (list(sample.completion) if not isinstance(sample.completion, str)
                            else [{"role": "assistant", "content": sample.completion}])  # fmt: skip
@@ -159,7 +170,7 @@ def _invoke(ff: ForeignFunction, sample: Sample, family: str) -> Any:
     else:
         completion, prompt = completion_text(sample.completion), prompt_text(sample.prompt)
     columns = {k: [v] for k, v in sample.columns.items()}
-    golds = {name: [sample.reference] for name in ff.gold_names}
+    golds = {name: [ff.gold(sample.reference)] for name in ff.gold_names}
     return ff.fn(prompts=[prompt], completions=[completion], **{**columns, **golds})
 
 
@@ -214,16 +225,22 @@ class _Worker:
 
 
 def probe(ff: ForeignFunction, rows: Sequence[Exploit], completions: str, timeout_s: float) -> ForeignFunction:
-    """Settle ``auto`` for TRL functions whose annotation is silent: chat messages unless only text works."""
+    """Settle ``auto`` for TRL functions whose annotation is silent: text (TRL's standard format) unless
+    text breaks the function and chat messages do not (``completion[0]["content"]`` on a string raises)."""
     if ff.shape != "trl" or completions != "auto" or _annotated_chat(ff.fn) is not None or not rows:
         return ff
-    first = rows[0]
+    first, chat = rows[0], replace(ff, chat=True)
     worker = _Worker(ff, timeout_s)
     try:
-        chat_ok = worker.run(first.sample("answer"), first.family)[0] == "value"
+        if worker.run(first.sample("answer"), first.family)[0] == "value":
+            return ff
     finally:
         worker.close()
-    return ff if chat_ok else replace(ff, chat=False)
+    worker = _Worker(chat, timeout_s)
+    try:
+        return chat if worker.run(first.sample("answer"), first.family)[0] == "value" else ff
+    finally:
+        worker.close()
 
 
 # -- the audit --------------------------------------------------------------------------------------------
