@@ -103,8 +103,9 @@ def report(name: str, pairs: Pairs, labels: list[bool], adjudicated: list[bool] 
 # -- MATH-style long solutions (templates) -------------------------------------------------------------
 
 _PARAGRAPHS = [
-    "We begin by writing the condition in terms of $x$. Let $f(x) = ax^2 + bx + c$, so that $f(1) = a + b + c$ and "
-    "$f(-1) = a - b + c$. Subtracting these two equations gives $2b = f(1) - f(-1)$, hence $b = \\frac{f(1) - f(-1)}{2}$.",
+    "We begin by writing the condition in terms of $x$. Let $f(x) = ax^2 + bx + c$, so that "
+    "$f(1) = a + b + c$ and $f(-1) = a - b + c$. Subtracting these two equations gives "
+    "$2b = f(1) - f(-1)$, hence $b = \\frac{f(1) - f(-1)}{2}$.",
     "Note that \\[ (x+1)^2 = x^2 + 2x + 1, \\] so completing the square turns the expression into "
     "$\\left(x + \\frac{b}{2a}\\right)^2 - \\frac{b^2 - 4ac}{4a^2}$, which is minimized when $x = -\\frac{b}{2a}$.",
     "Since $\\gcd(12, 18) = 6$ and $\\operatorname{lcm}(12, 18) = 36$, the product of the two numbers is "

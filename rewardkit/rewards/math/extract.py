@@ -112,7 +112,7 @@ def _judge(section: str, found: _Found | None) -> Extracted:
     if found is None:
         return Extracted(None, "no answer found")
     before, after = policy.window(section, found.start, found.end)
-    if policy.negated(before):
+    if policy.negated(before, after):
         return Extracted(found.answer, found.source + " (negated)", found.parts, hedged=True)
     alts = tuple(a for a in (*found.others, *policy.alternatives(before, after)) if a.strip())
     unit = UNIT_AFTER.match(after) if found.source != "boxed" else None

@@ -5,7 +5,8 @@ An answer is read together with the text of its own sentence just before it and 
 
 - **Negation**: a negation word right before the answer (at most two plain words between: "definitely
   not 42", "is not equal to 42", "ce n'est pas 42", "nicht 42", "не 42", "不是42") means the completion
-  rejects that value: it scores 0. Trade-off: "not 5 but 42" is fine (a number stands between), and so is
+  rejects that value: it scores 0; so does a denial right after it ("42 is not the answer").
+  Trade-off: "not 5 but 42" and "5, not 6" are fine (a number stands between), and so is
   "there is no doubt the answer is 42" (more than two words between).
 - **Alternatives**: a value joined to the answer by an alternative word ("or", "either", "oder", "ou",
   "o", "или", "либо", "或", ``\\vee``, ``\\lor``), before it or after it, is an alternative. For a
@@ -28,12 +29,15 @@ _OR = r"(?:or|either|oder|ou|o|или|либо|或者|或|\\vee|\\lor|\\text\s*\
 _SOFT = r"(?:\s+(?:maybe|perhaps|possibly|even|equivalently|rather|else|otherwise))?"
 _VALUE = (r"\$[^$\n]{1,80}\$|\\boxed\s*\{[^{}\n]{0,80}\}|\\\([^\n]{1,80}?\\\)"
           r"|[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+)?%?|\(?(?-i:[A-J])\)?(?![A-Za-z])")
-_AFTER = re.compile(r"^[\s,;]*" + _OR + r"(?![a-zA-Z])" + _SOFT + r"[\s,:]*(" + _VALUE + ")", re.I)
+_AFTER = re.compile(r"^[\s,;(]*" + _OR + r"(?![a-zA-Z])" + _SOFT + r"[\s,:]*(" + _VALUE + ")", re.I)
 _BEFORE = re.compile(r"(" + _VALUE + r")[\s,;]*(?:" + _OR + r"(?![a-zA-Z])" + _SOFT + r")[\s,:]*$", re.I)
 _NEGATION = re.compile(
     r"(?:(?<![a-zA-Z])(?:not|never|cannot|[a-z]*n['’]t|nicht|kein\w*|pas|non)"
     r"|(?<![а-яА-Я])(?:не|нет)|不是|不)(?:\s+[^\W\d_]+){0,2}[\s:,]*$",
     re.I,
+)
+_DENIED = re.compile(
+    r"^[\s,]*(?:is|was|would be|are)\s+(?:not|never|incorrect|wrong)(?![a-zA-Z])|^[\s,]*(?:isn't|wasn't)", re.I
 )
 _SENTENCE_BREAK = re.compile(r"(?:[.!?](?=\s)|\n|。)")
 _SPLIT = re.compile(
@@ -55,9 +59,10 @@ def window(text: str, start: int, end: int) -> tuple[str, str]:
     return before, after[: stop.start()] if stop else after
 
 
-def negated(before: str) -> bool:
-    """A negation word ends the text before the answer (see the module docstring)."""
-    return bool(_NEGATION.search(before))
+def negated(before: str, after: str = "") -> bool:
+    """A negation word ends the text before the answer, or the answer is denied right after it
+    ("42 is not the answer", "42 is wrong"; "5, not 6" keeps 5)."""
+    return bool(_NEGATION.search(before) or _DENIED.match(after))
 
 
 def alternatives(before: str, after: str) -> list[str]:

@@ -136,6 +136,8 @@ def _only_helper() -> int:
     budget.shutdown()
     budget._pool = None
     budget.warm_up()
+    # sympy's first factorisation loads lazily: pay it here, not inside the 0.3 s budgets below
+    budget.call({**_SLOW_ENOUGH, "gold": "x^2 - 4", "pred": "(x-2)(x+2)"}, 60.0)
     procs = budget.helpers()
     assert len(procs) == 1
     return int(procs[0].pid)
