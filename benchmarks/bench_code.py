@@ -123,8 +123,8 @@ def reward(all_items: list[Item], workers: int) -> tuple[float, list[float | Non
         with src.open("w") as f:
             for _, program, row, _, _ in all_items:
                 f.write(json.dumps({**row, "completion": f"```python\n{program}\n```"}) + "\n")
-        cmd = [PYTHON, "-c", "from rewardkit.cli import main; main()", "score", str(src), "-c", str(config), "-j", str(workers),
-               "-o", str(out), "--details", "--no-progress"]  # fmt: skip
+        cmd = [PYTHON, "-c", "from rewardkit.cli import main; main()", "score", str(src), "-c", str(config),
+               "-j", str(workers), "-o", str(out), "--details", "--no-progress"]  # fmt: skip
         start = time.perf_counter()
         done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
         elapsed = time.perf_counter() - start
@@ -175,7 +175,7 @@ def main() -> None:
     print(f"{'rewardkit score (code)':<24}{n:>9}{sum(ok_rew):>8}{t_rew:>9.2f}{n / t_rew:>9.1f}{t_plain / t_rew:>7.2f}")
     print(f"  code reward isolation: {isolation}; plain subprocess: none")
     by_kind: dict[str, list[int]] = {}
-    for (kind, *_, want), got, base in zip(all_items, ok_rew, ok_plain, strict=True):
+    for (kind, *_), got, base in zip(all_items, ok_rew, ok_plain, strict=True):
         tally = by_kind.setdefault(kind, [0, 0, 0])
         tally[0] += 1
         tally[1] += got

@@ -89,7 +89,7 @@ def _answers(stdout: str, frames: Sequence[str]) -> tuple[str | None, dict[str, 
     if type(printed) is tuple and len(printed) == 3 and printed[0] == "ready" and type(printed[1]) is str:
         got = printed[2]
         if type(got) is list and len(got) == len(frames) and all(type(a) is str for a in got):
-            return printed[1], dict(zip(frames, got))
+            return printed[1], dict(zip(frames, got, strict=True))
     return None, {}
 
 
@@ -179,11 +179,12 @@ class RemoteExecutor:
         else:
             found = judge_locally({**job, "discover": True, "names": None}, run.limits.cpu_s)
             frames = list(found["needed"]) if found else []
-        raw: RawResult | Outcome = RawResult(None, "", "")
+        raw = RawResult(None, "", "")
         for _ in range(MAX_ROUNDS):
-            raw = self._execute(*program_for(run, frames), run)
-            if isinstance(raw, Outcome):
-                return raw
+            got = self._execute(*program_for(run, frames), run)
+            if isinstance(got, Outcome):
+                return got
+            raw = got
             names, answers = _answers(raw.stdout, frames)
             if names is None:  # the program ended, crashed or printed garbage: nothing passes
                 return self._finished(raw, run, None)

@@ -21,7 +21,7 @@ from typing import Any
 try:
     from . import wire
 except ImportError:  # shipped as source after wire's own text: its names are globals here
-    wire = types.SimpleNamespace(encode=encode, decode=decode, NotData=NotData)  # type: ignore[name-defined]  # noqa: F821
+    wire = types.SimpleNamespace(encode=encode, decode=decode, NotData=NotData)  # type: ignore[name-defined,assignment]  # noqa: F821
 
 _DATA_GLOBAL_LIMIT = 64 << 10  # module-level data larger than this is not offered to the tests
 MARKER = "\n--rewardkit-calls--\n"

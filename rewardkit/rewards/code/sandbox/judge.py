@@ -24,7 +24,7 @@ from typing import Any, Protocol
 try:
     from . import wire
 except ImportError:  # run from source after wire's own text (remote grading, see `replay.py`)
-    wire = types.SimpleNamespace(encode=encode, decode=decode, NotData=NotData, send=send, recv=recv)  # type: ignore[name-defined]  # noqa: F821
+    wire = types.SimpleNamespace(encode=encode, decode=decode, NotData=NotData, send=send, recv=recv)  # type: ignore[name-defined,assignment]  # noqa: F821
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 # Standard-library modules with side effects on import, never imported on a solution's say-so.
@@ -32,7 +32,7 @@ _NO_IMPORT = frozenset({"antigravity", "this", "turtle", "turtledemo", "tkinter"
                         "pydoc", "pdb", "code", "site", "ensurepip", "venv"})  # fmt: skip
 
 
-class CandidateGone(BaseException):  # noqa: N818  (a BaseException: test code's `except Exception` cannot swallow it)
+class CandidateGone(BaseException):  # a BaseException: the tests' own `except Exception` cannot swallow it
     """The candidate's process ended, hung up or broke the protocol: no test of the run can pass."""
 
 

@@ -25,12 +25,12 @@ from typing import Any
 try:
     from . import judge, wire
 except ImportError:  # run from source, after wire's and judge's text
-    wire = types.SimpleNamespace(encode=encode, decode=decode, NotData=NotData)  # type: ignore[name-defined]  # noqa: F821
-    judge = types.SimpleNamespace(CandidateGone=CandidateGone, Handle=Handle, handle_number=handle_number,  # type: ignore[name-defined]  # noqa: F821
+    wire = types.SimpleNamespace(encode=encode, decode=decode, NotData=NotData)  # type: ignore[name-defined,assignment]  # noqa: F821
+    judge = types.SimpleNamespace(CandidateGone=CandidateGone, Handle=Handle, handle_number=handle_number,  # type: ignore[name-defined,assignment]  # noqa: F821
                                   run_tests=run_tests, run_call=run_call, bind=bind)  # type: ignore[name-defined]  # noqa: F821
 
 
-class NeedMore(judge.CandidateGone):  # type: ignore[name-defined,misc]
+class NeedMore(judge.CandidateGone):
     """A call whose answer is not recorded yet."""
 
 

@@ -11,7 +11,6 @@ the run left behind before answering.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import resource

@@ -114,7 +114,7 @@ def same(a: Any, b: Any) -> bool:
     if type(a) is complex:
         return same(a.real, b.real) and same(a.imag, b.imag)
     if type(a) in (list, tuple):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     if type(a) is dict:
         return len(a) == len(b) and all(k in b and same(v, b[k]) for k, v in a.items())
     return bool(a == b)
