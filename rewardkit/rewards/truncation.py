@@ -10,7 +10,9 @@ The evidence, in order (the first that decides wins; ``source`` in the details s
    keeps the tokens up to and including the first EOS): with ``eos_token_id`` set, truncated when the last id
    is not an EOS id; with only ``max_length`` set, truncated when the completion has ``max_length`` tokens;
 3. with ``heuristics`` (default on), the text: an unclosed ``<think>`` (also one the chat template opened in
-   the prompt), ``<answer>`` or ``<tool_call>``, or an odd number of code fences.
+   the prompt), ``<answer>`` or ``<tool_call>``, or an odd number of code fences (at the start of a line).
+   A tag merely mentioned in prose ("the <think> tag") reads as unclosed: give finish_reason or token ids
+   when completions talk about tags.
 
 Value 0 when complete, ``-penalty`` when truncated. Without any evidence (no column, no ids, heuristics
 off) the reward does not apply.
@@ -18,6 +20,7 @@ off) the reward does not apply.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +35,7 @@ __all__ = ["TruncationParams", "score_truncation", "truncated_by_text"]
 TRUNCATED = frozenset({"length", "max_tokens", "max_length", "max_new_tokens", "truncated"})
 COMPLETE = frozenset({"stop", "eos", "eos_token", "end_turn", "tool_calls", "function_call", "stop_sequence",
                       "tool_use", "content_filter"})  # fmt: skip
+_FENCE = re.compile(r"^[ \t]*```", re.M)
 _PAIRS = (("<think>", "</think>"), ("<answer>", "</answer>"), ("<tool_call>", "</tool_call>"))
 
 
@@ -87,7 +91,8 @@ def truncated_by_text(text: str, prefilled_think: bool = False) -> str | None:
     for opening, closing in _PAIRS:
         if text.rfind(opening) > text.rfind(closing):  # the last one opened is never closed
             return f"{opening} is never closed"
-    if text.count("```") % 2:
+    # Only fences that open a line count: "wrap code in ``` fences" mid-sentence is prose, not a fence.
+    if len(_FENCE.findall(text)) % 2:
         return "a code fence is never closed"
     return None
 

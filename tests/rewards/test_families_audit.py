@@ -1,5 +1,6 @@
-"""The audit corpus rows of the instruction, structured-output, tool-call, QA and truncation families hold
-against the rewards at their defaults, and each row's trick is real (its control or a fix scores higher)."""
+"""The audit corpus rows of the instruction, structured-output, tool-call, QA and truncation families, against
+the rewards at their defaults: every exploit is held (earns no more than its ceiling) and every equivalence case
+(a correct answer written the way models write it) is accepted (earns the maximum)."""
 
 from __future__ import annotations
 
@@ -19,16 +20,19 @@ def report() -> AuditReport:
     return run_audit(parse_config({"rewards": [{"name": n} for n in NEW.values()]}), CORPUS)
 
 
-def test_each_family_has_its_file_and_at_least_five_rows() -> None:
+def test_each_family_has_its_file_five_exploits_and_three_equivalence_cases() -> None:
     assert set(NEW) <= set(FAMILIES)
     for family in NEW:
-        assert sum(e.family == family for e in CORPUS) >= 5, family
+        rows = [e for e in CORPUS if e.family == family]
+        assert sum(e.expect != "accept" for e in rows) >= 5, family
+        assert sum(e.expect == "accept" for e in rows) >= 3, family
 
 
 @pytest.mark.parametrize("exploit", [e.id for e in CORPUS])
-def test_the_exploit_is_not_rewarded(report: AuditReport, exploit: str) -> None:
+def test_exploits_are_held_and_correct_answers_accepted(report: AuditReport, exploit: str) -> None:
     [finding] = [f for f in report.findings if f.exploit == exploit]
-    assert finding.outcome == "held", finding
+    expected = "accepted" if exploit.startswith("equiv/") else "held"
+    assert finding.outcome == expected, finding
 
 
 def test_every_row_was_aimed_at_its_family_reward(report: AuditReport) -> None:

@@ -45,6 +45,7 @@ CASES = [
     ('<tool_call>{"name": "f", "argu', {}, {}, -1.0, "text"),
     ("</think> then <think>cut", {}, {}, -1.0, "text"),  # counts match, but the last opened block never closes
     ("<think>cut </THINK>", {}, {}, -1.0, "text"),  # a closing tag in another case closes nothing
+    ("Wrap code in ``` fences.", {}, {}, 0.0, "text"),  # a fence mentioned mid-sentence is prose
     ("done", {"finish_reason": "length"}, {"penalty": 0.5}, -0.5, "finish_reason"),
 ]
 
@@ -92,6 +93,6 @@ def test_properties(batch: list[Sample], values: dict[str, Any]) -> None:
 @given(text=completions(), cut=st.integers(1, 40))
 def test_cutting_inside_an_open_block_is_always_caught(text: str, cut: int) -> None:
     # Whatever came before, a completion that ends inside an opened <think> or code fence reads as truncated.
-    for opened in ("<think>", "```python\n"):
+    for opened in ("<think>", "\n```python\n"):  # a fence opens a line
         body = text.replace("<think>", "").replace("</think>", "").replace("`", "")
         assert _score(body + opened + "x" * cut).value == -1.0
