@@ -62,13 +62,13 @@ BATCH = [Sample("<think>a</think><answer>1</answer>"), Sample("plain"), Sample("
     ("fn", "message"),
     [
         (_too_high, "outside"),  # value out of the declared range
-        (_ok_without_value, "status ok without a value"),  # status and value disagree
+        (_ok_without_value, "status 'ok' needs a value"),  # status and value disagree: Score itself refuses
         (_stateful, "deterministic"),  # state leaking between calls
         (_unserializable, "pickling"),  # details that cannot reach an output file
     ],
 )
 def test_check_catches_bad_rewards(fn: Any, message: str):
-    with pytest.raises(AssertionError, match=message):
+    with pytest.raises((AssertionError, ValueError), match=message):
         check_reward_properties(spec(fn), None, BATCH)
 
 
