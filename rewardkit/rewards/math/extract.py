@@ -59,7 +59,7 @@ _HEAD = re.compile(
     r"(?:\s?(?:\\?%|°|\^\s*\{?\\circ\}?))?"
 )
 _VALUE_ANYWHERE = re.compile(r"(?<![A-Za-z\d.])" + _HEAD.pattern)
-_PROSE_REST = re.compile(r"(?:\s*$|\s*[,.;:!?)]|\s+[^\W\d_]{2,}|\s?[a-zA-Z]{1,3}\b(?!\s*[=+\-*/^\d(]))")
+_PROSE_REST = re.compile(r"(?:\s*$|\s*,(?!\s*-?\d)|\s*[.;:!?)]|\s+\((?!\s*[-+]?\d*\s*[a-zA-Z]\s*[-+*/^)])|\s+[^\W\d_]{2,}|\s?[a-zA-Z]{1,3}\b(?!\s*[=+\-*/^\d(]))")
 _REASON = re.compile(r"(?<![a-zA-Z])(?:since|because|as|when|where|if|given)(?![a-zA-Z])", re.I)
 _COPULA = re.compile(r"\s(?:is|are|was|were|equals|be|makes|gives|=)\s+|(?:是|为|等于)\s*", re.I)
 _PROSE_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{4,}(?![a-zA-Z{])|[^\x00-\x7f]{2,}")
@@ -114,7 +114,9 @@ def _judge(section: str, found: _Found | None) -> Extracted:
     before, after = policy.window(section, found.start, found.end)
     if policy.negated(before, after):
         return Extracted(found.answer, found.source + " (negated)", found.parts, hedged=True)
-    alts = tuple(a for a in (*found.others, *policy.alternatives(before, after)) if a.strip())
+    raw = policy.alternatives(section[max(0, found.start - policy.WINDOW) : found.start],
+                              section[found.end : found.end + policy.WINDOW])
+    alts = tuple(a for a in (*found.others, *raw) if a.strip())
     unit = UNIT_AFTER.match(after) if found.source != "boxed" else None
     answer = f"{found.answer.rstrip()} {unit.group(0).strip()}" if unit else found.answer
     return Extracted(answer, found.source, found.parts, False, alts)

@@ -25,12 +25,15 @@ import re
 
 #: How far before and after an answer its sentence is read, in characters.
 WINDOW = 120
-_OR = r"(?:or|either|oder|ou|o|или|либо|或者|或|\\vee|\\lor|\\text\s*\{\s*or\s*\})"
+_OR = r"(?:and\s*/\s*or|or|either|oder|ou|o|или|либо|或者|或|\\vee|\\lor|\\text\s*\{\s*or\s*\})"
 _SOFT = r"(?:\s+(?:maybe|perhaps|possibly|even|equivalently|rather|else|otherwise))?"
 _VALUE = (r"\$[^$\n]{1,80}\$|\\boxed\s*\{[^{}\n]{0,80}\}|\\\([^\n]{1,80}?\\\)"
           r"|[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+)?%?|\(?(?-i:[A-J])\)?(?![A-Za-z])")
-_AFTER = re.compile(r"^[\s,;(]*" + _OR + r"(?![a-zA-Z])" + _SOFT + r"[\s,:]*(" + _VALUE + ")", re.I)
-_BEFORE = re.compile(r"(" + _VALUE + r")[\s,;]*(?:" + _OR + r"(?![a-zA-Z])" + _SOFT + r")[\s,:]*$", re.I)
+#: "or" may open the next sentence ("It could be 41. Or 42."); a bare comma list is a hedge too ("42, 43").
+_AFTER = re.compile(r"^[\s,;(.]*" + _OR + r"(?![a-zA-Z])" + _SOFT + r"[\s,:]*(" + _VALUE + ")"
+                    r"|^\s*,\s*(-?\d[\d.]*(?:\s*/\s*\d+)?%?)(?![\d,])", re.I)
+_BEFORE = re.compile(r"(" + _VALUE + r")(?:[\s,;.]*(?:" + _OR + r"(?![a-zA-Z])" + _SOFT + r")[\s,:]*"
+                     r"|\s*,\s*)$", re.I)
 _NEGATION = re.compile(
     r"(?:(?<![a-zA-Z])(?:not|never|cannot|[a-z]*n['’]t|nicht|kein\w*|pas|non)"
     r"|(?<![а-яА-Я])(?:не|нет)|不是|不)(?:\s+[^\W\d_]+){0,2}[\s:,]*$",
@@ -41,7 +44,7 @@ _DENIED = re.compile(
 )
 _SENTENCE_BREAK = re.compile(r"(?:[.!?](?=\s)|\n|。)")
 _SPLIT = re.compile(
-    r"\s*(?:(?<![a-zA-Z])(?:or|oder|ou|o|или|либо)(?![a-zA-Z])|或者|或|\\vee(?![a-zA-Z])|\\lor(?![a-zA-Z])"
+    r"\s*(?:(?<![a-zA-Z])(?:and\s*/\s*or|or|oder|ou|o|или|либо)(?![a-zA-Z])|或者|或|\\vee(?![a-zA-Z])|\\lor(?![a-zA-Z])"
     r"|\\text\s*\{\s*or\s*\}|(?<=\S)\s+\|\s+(?=\S))\s*",
     re.I,
 )
@@ -66,7 +69,8 @@ def negated(before: str, after: str = "") -> bool:
 
 
 def alternatives(before: str, after: str) -> list[str]:
-    """Values joined to the answer by an alternative word, in text order (before it, then after it)."""
+    """Values joined to the answer by an alternative word (or a bare comma), in text order. ``before`` and
+    ``after`` are the raw text around the answer: an "or" may cross a sentence end."""
     found = []
     m = _BEFORE.search(before)
     if m:

@@ -53,6 +53,7 @@ _ALT_FRAMES = st.sampled_from([
     "\\boxed{{{a} | {b}}}", "The answer is {a}, or maybe {b}.", "{a} o\u200br {b}", "\\boxed{{{a} \\text{{ or }} {b}}}",
     "The answer is \\boxed{{{a}}}. We check many other things here, at some length, and find \\boxed{{{b}}}.",
     "<answer>{a}</answer> <answer>{b}</answer>", "The answer is {a} or {b}", "\\boxed{{{a} \\lor {b}}}",
+    "It could be {a}. Or {b}.", "The answer is {a}, {b}.", "{a} and/or {b}", "The answer is {a} (or {b}).",
 ])
 
 

@@ -63,6 +63,12 @@ def value(gold: str, completion: str) -> float | None:
         ("3", "It is 2 o\u200br 3", 0.0),  # a zero-width space inside "or"
         ("3", "First \\boxed{2}. After checking all the other cases at some length, \\boxed{3}.", 0.0),
         ("42", "The answer is 42 (or 41).", 0.0),
+        ("42", "It could be 41. Or 42.", 0.0),  # an "or" across a sentence end
+        ("42", "42. Or maybe 41.", 0.0),
+        ("42", "The answer is 42, 43, 44.", 0.0),  # a list for a single value
+        ("42", "It is 41, 42", 0.0),
+        ("42", "41 and/or 42", 0.0),
+        ("12", "After 3 days, 12 remain.", 1.0),  # a comma after words is no list
         ("0.5", "$\\frac12$, or equivalently $0.5$", 1.0),  # every alternative equals the gold
         ("2, 3", "x = 2 or x = 3", 1.0),  # a multi-valued gold: the alternatives are its values
         ("A", "A or C", 0.0),
