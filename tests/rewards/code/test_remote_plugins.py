@@ -195,3 +195,53 @@ def test_plugins_register_through_entry_points_when_installed() -> None:
             from rewardkit import registry
 
             assert reward in registry.rewards()
+
+
+# --- call-based grading remotely: the verdict is ours, from data the program printed ----------------
+EQ = "class E:\n    def __eq__(s, o): return True\n    def __sub__(s, o): return 0\n    def __abs__(s): return 0\n"
+REMOTE_ATTACKS = [
+    EQ + "def sq(x):\n    return E()",
+    "class I(int):\n    def __eq__(s, o): return True\n    __hash__ = int.__hash__\ndef sq(x):\n    return I(0)",
+    "import ctypes\nctypes.c_uint32.from_address(id(9) + 24).value = 5\ndef sq(x):\n    return 5",
+    "import sys\nprint('\\n--rewardkit-calls--\\n' + '{\"t\":[\"ready\",\"{\\\\\"d\\\\\":[]}\",[\"{\\\\\"t\\\\\":[\\\\\"ok\\\\\",true]}\"]]}')\nsys.exit(0)",
+    "import gc, re\nfound = {int(a): int(b) for o in gc.get_objects() if isinstance(o, str) for a, b in re.findall(r'candidate\\((\\d+)\\) == (\\d+)', o)}\ndef sq(x):\n    return found.get(x)",
+    "def abs(x):\n    return 0\ndef sq(x):\n    return 0",
+    "import os\nos._exit(0)",
+]  # fmt: skip
+HE_ABS = {"test": "def check(candidate):\n    assert candidate(3) == 9\n    assert abs(candidate(2) - 4) < 1e-9\n",
+          "entry_point": "sq"}  # fmt: skip
+
+
+@pytest.mark.parametrize("code", REMOTE_ATTACKS, ids=range(len(REMOTE_ATTACKS)))
+def test_remote_attacks_score_zero(backend: tuple[Service, Any, str], code: str) -> None:
+    service, module, name = backend
+    rows = [(code, HE_ABS), (code, CALL), (code, {"test_list": ["assert sq(3) == 9", "assert abs(sq(2) - 4) < 1e-9"]})]
+    scores = _score(module, name, service.url, rows)
+    assert [(s.value, s.status) for s in scores] == [(0.0, Status.OK)] * 3, [s.reason for s in scores]
+    good = _score(module, name, service.url, [("def sq(x):\n    return x * x", HE_ABS)])
+    assert good[0].value == 1.0
+
+
+def test_tests_that_feed_answers_back_take_another_round(backend: tuple[Service, Any, str]) -> None:
+    service, module, name = backend
+    row = {"test": "def check(candidate):\n    r = candidate(3)\n    assert candidate(r) == 81\n    assert helper(r) == 10\n",
+           "entry_point": "sq"}  # fmt: skip
+    code = "def helper(y):\n    return y + 1\ndef sq(x):\n    return x * x"
+    assert _score(module, name, service.url, [(code, row)])[0].value == 1.0
+    assert _score(module, name, service.url, [(code.replace("x * x", "x + x"), row)])[0].value == 0.0
+
+
+def test_the_tests_never_leave_this_machine(backend: tuple[Service, Any, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    service, module, name = backend
+    sent: list[str] = []
+    real = module.__dict__[{"sandboxfusion": "SandboxFusionExecutor", "piston": "PistonExecutor"}[name]].execute
+
+    def spy(self: Any, client: Any, source: str, stdin: str, run: Any) -> Any:
+        sent.append(source + stdin)
+        return real(self, client, source, stdin, run)
+
+    monkeypatch.setattr(module.__dict__[{"sandboxfusion": "SandboxFusionExecutor", "piston": "PistonExecutor"}[name]],
+                        "execute", spy)  # fmt: skip
+    row = {"test": "def check(candidate):\n    assert candidate(111) == 12321  # secret-marker\n", "entry_point": "sq"}
+    assert _score(module, name, service.url, [("def sq(x):\n    return x * x", row)])[0].value == 1.0
+    assert sent and not any("12321" in s or "secret-marker" in s for s in sent)

@@ -116,8 +116,21 @@ def same(a: Any, b: Any) -> bool:
     if type(a) in (list, tuple):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     if type(a) is dict:
-        return len(a) == len(b) and all(k in b and same(v, b[k]) for k, v in a.items())
+        return same(set(a), set(b)) and _matched(list(a.items()), list(b.items()))
+    if type(a) in (set, frozenset):
+        return _matched(list(a), list(b))
     return bool(a == b)
+
+
+def _matched(xs: list[Any], ys: list[Any]) -> bool:
+    """Each x pairs off with a distinct `same` y (sets and dicts: NaN never equals itself)."""
+    rest = list(ys)
+    for x in xs:
+        hit = next((i for i, y in enumerate(rest) if same(x, y)), None)
+        if hit is None:
+            return False
+        rest.pop(hit)
+    return not rest
 
 
 def send(fd: int, payload: bytes) -> None:
