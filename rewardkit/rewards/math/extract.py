@@ -59,7 +59,12 @@ _HEAD = re.compile(
     r"(?:\s?(?:\\?%|°|\^\s*\{?\\circ\}?))?"
 )
 _VALUE_ANYWHERE = re.compile(r"(?<![A-Za-z\d.])" + _HEAD.pattern)
-_PROSE_REST = re.compile(r"(?:\s*$|\s*,(?!\s*-?\d)|\s*[.;:!?)]|\s+\((?!\s*[-+]?\d*\s*[a-zA-Z]\s*[-+*/^)])|\s+[^\W\d_]{2,}|\s?[a-zA-Z]{1,3}\b(?!\s*[=+\-*/^\d(]))")
+#: What may follow a value read from prose: nothing, punctuation, words, a parenthetical ("42 (since
+#: ...)"), a short unit ("48g"); not an operator, a digit, a comma list or "(x+1)".
+_PROSE_REST = re.compile(
+    r"(?:\s*$|\s*,(?!\s*-?\d)|\s*[.;:!?)]|\s+\((?!\s*[-+]?\d*\s*[a-zA-Z]\s*[-+*/^)])"
+    r"|\s+[^\W\d_]{2,}|\s?[a-zA-Z]{1,3}\b(?!\s*[=+\-*/^\d(]))"
+)
 _REASON = re.compile(r"(?<![a-zA-Z])(?:since|because|as|when|where|if|given)(?![a-zA-Z])", re.I)
 _COPULA = re.compile(r"\s(?:is|are|was|were|equals|be|makes|gives|=)\s+|(?:是|为|等于)\s*", re.I)
 _PROSE_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{4,}(?![a-zA-Z{])|[^\x00-\x7f]{2,}")
