@@ -1,20 +1,29 @@
-"""Load benchmark of `rewardkit serve`: OpenRLHF-style /get_reward requests at a fixed concurrency.
+"""Load benchmark of `rewardkit serve` as OpenRLHF drives it: one sample per ``/get_reward`` request.
 
-    python benchmarks/bench_server.py [--requests 400] [--batch 8] [--concurrency 32] [--workers 2]
+    python benchmarks/bench_server.py [--concurrency 64 256] [--requests 3000] [--workers 2]
+                                      [--fresh-connections] [--url http://host:port]
 
-Starts the server on loopback (math + think_format, the usual GRPO pair), warms it, then sends
-``--requests`` requests of ``--batch`` samples each from ``--concurrency`` clients, and prints requests/s,
-samples/s and p50/p99 latency. Completions are the labelled pairs of shared/data/math/regression.jsonl
-(a few simple synthetic ones when it is missing), so the math reward sees real answers, hard ones included.
-Exits 1 unless every request succeeds.
+Starts the server on loopback with format + math (``think_format`` 0.2, ``math`` 1.0), warms it, then for
+each concurrency level keeps that many requests in flight (closed loop) and prints p50/p99/max latency and
+samples/s. Each request is what OpenRLHF 0.11.2's ``SingleTurnAgentExecutor`` posts: ``{"query":
+[prompt + response], "prompts": [prompt], "labels": [gold]}``, the response ending in ``<|im_end|>``.
+Responses are OpenAI's model-written GSM8K solutions (tests/data/math, 5,276 rows, MIT), half of them put
+in ``<think>``/``<answer>`` tags. ``--fresh-connections`` opens a connection per request, as OpenRLHF's
+client does (one aiohttp session per request); by default connections are kept alive.
+
+The load generator is a minimal HTTP/1.1 client on raw asyncio streams in its own process, so that on a
+small machine the CPU goes to the server, not to the client. Exits 1 unless every reply is a 200 with one
+reward and a score in [0, 1].
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
 import json
 import os
+import re
 import signal
 import socket
 import statistics
@@ -23,31 +32,77 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "math" / "regression.jsonl"
-CONFIG = "name: bench\nrewards:\n  - {name: math, weight: 1.0}\n  - {name: think_format, weight: 0.2}\n"
-
-
-def pairs(workload: str) -> list[tuple[str, str]]:
-    if workload == "regression" and DATA.is_file():
-        rows = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
-        return [(str(r["gold"]), str(r["pred"])) for r in rows]
-    return [(str(n), f"<think>adding</think> so the answer is \\boxed{{{n + n % 3}}}") for n in range(200)]
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "math" / "gsm8k_model_solutions.jsonl.gz"
+CONFIG = "name: bench\nrewards:\n  - {name: think_format, weight: 0.2}\n  - {name: math, weight: 1.0}\n"
+TEMPLATE = "<|im_start|>system\nSolve the problem.<|im_end|>\n<|im_start|>user\nProblem {i}<|im_end|>\n" \
+           "<|im_start|>assistant\n"  # fmt: skip
 
 
-def requests(n: int, batch: int, workload: str) -> list[dict[str, list[str]]]:
-    source = pairs(workload)
+def bodies(limit: int) -> list[bytes]:
+    """OpenRLHF-shaped request bodies, one sample each."""
+    with gzip.open(DATA, "rt", encoding="utf-8") as f:
+        rows = [json.loads(line) for _, line in zip(range(limit), f, strict=False)]
     out = []
-    for r in range(n):
-        prompts, queries, labels = [], [], []
-        for k in range(batch):
-            gold, pred = source[(r * batch + k) % len(source)]
-            prompt = f"<|user|>Problem {r}.{k}: solve it.<|assistant|>"
-            prompts.append(prompt)
-            queries.append(prompt + pred)
-            labels.append(gold)
-        out.append({"query": queries, "prompts": prompts, "labels": labels})
+    for i, row in enumerate(rows):
+        prompt = TEMPLATE.format(i=i)
+        if i % 2 == 0:
+            reasoning = re.sub(r"\nA: .*$", "", row["pred"])
+            response = f"<think>\n{reasoning}\n</think>\n<answer>{row['pred_answer']}</answer><|im_end|>"
+        else:
+            response = row["pred"] + "<|im_end|>"
+        out.append(json.dumps({"query": [prompt + response], "prompts": [prompt], "labels": [row["gold"]]}).encode())
     return out
+
+
+def request_bytes(host: str, body: bytes, keep_alive: bool) -> bytes:
+    connection = "keep-alive" if keep_alive else "close"
+    head = (f"POST /get_reward HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: {connection}\r\n\r\n")  # fmt: skip
+    return head.encode() + body
+
+
+async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> tuple[int, bytes]:
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))  # type: ignore[union-attr]
+    return status, await reader.readexactly(length)
+
+
+def valid(status: int, body: bytes) -> bool:
+    if status != 200:
+        return False
+    reply = json.loads(body)
+    return len(reply["rewards"]) == 1 and len(reply["scores"]) == 1 and 0.0 <= reply["scores"][0] <= 1.0
+
+
+async def load(url: str, payloads: list[bytes], n: int, concurrency: int, fresh: bool) -> tuple[list[float], int]:
+    """Latency of each of ``n`` requests (seconds) with ``concurrency`` in flight, and how many failed."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    requests = [request_bytes(host, p, not fresh) for p in payloads]
+    latencies: list[float] = []
+    failures = 0
+    counter = iter(range(n))
+
+    async def client() -> None:
+        nonlocal failures
+        conn = None if fresh else await asyncio.open_connection(host, port)
+        for k in counter:
+            start = time.perf_counter()
+            reader, writer = conn or await asyncio.open_connection(host, port)
+            status, body = await exchange(reader, writer, requests[k % len(requests)])
+            if conn is None:
+                writer.close()
+            latencies.append(time.perf_counter() - start)
+            failures += not valid(status, body)
+        if conn is not None:
+            conn[1].close()
+
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return latencies, failures
 
 
 def free_port() -> int:
@@ -56,96 +111,64 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(config: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "rewardkit.server", "--config", str(config), "--host", "127.0.0.1",
-           "--port", str(port), "--workers", str(workers)]  # fmt: skip
-    return subprocess.Popen(cmd, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-
-
-async def wait_ready(url: str, timeout: float = 60.0) -> None:
-    import aiohttp
+def wait_ready(url: str, timeout: float = 90.0) -> None:
+    import urllib.request
 
     deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            try:
-                async with session.get(f"{url}/health") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
     raise SystemExit(f"the server at {url} did not come up in {timeout:.0f} s")
 
 
-async def load(url: str, bodies: list[dict[str, list[str]]], concurrency: int) -> tuple[list[float], int]:
-    """Latency of every request (seconds) and the number that failed."""
-    import aiohttp
+def report(concurrency: int, latencies: list[float], failures: int, elapsed: float) -> str:
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    return (f"concurrency {concurrency:4d}: {len(latencies)} requests, {failures} failed, "
+            f"{len(latencies) / elapsed:7.1f} samples/s, p50 {cuts[49] * 1000:6.1f} ms, "
+            f"p99 {cuts[98] * 1000:6.1f} ms, max {max(latencies) * 1000:6.1f} ms")  # fmt: skip
 
-    latencies: list[float] = []
-    failures = 0
-    todo = iter(bodies)
-    connector = aiohttp.TCPConnector(limit=concurrency)
 
-    async def client(session: aiohttp.ClientSession) -> None:
-        nonlocal failures
-        for body in todo:
-            start = time.perf_counter()
-            async with session.post(f"{url}/get_reward", json=body) as resp:
-                reply = await resp.json()
-            latencies.append(time.perf_counter() - start)
-            if resp.status != 200 or len(reply.get("rewards", ())) != len(body["query"]):
-                failures += 1
-
-    async with aiohttp.ClientSession(connector=connector) as session:
-        await asyncio.gather(*(client(session) for _ in range(concurrency)))
-    return latencies, failures
+def run(url: str, args: argparse.Namespace) -> int:
+    payloads = bodies(args.rows)
+    wait_ready(url)
+    asyncio.run(load(url, payloads, 2 * max(args.concurrency), max(args.concurrency), args.fresh_connections))
+    failed = 0
+    for concurrency in args.concurrency:
+        start = time.perf_counter()
+        latencies, failures = asyncio.run(load(url, payloads, args.requests, concurrency, args.fresh_connections))
+        print(report(concurrency, latencies, failures, time.perf_counter() - start), flush=True)
+        failed += failures
+    return 1 if failed else 0
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[64, 256])
+    parser.add_argument("--requests", type=int, default=3000, help="requests per concurrency level")
+    parser.add_argument("--rows", type=int, default=400, help="GSM8K solutions to cycle through")
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
-    parser.add_argument("--workload", choices=("regression", "simple"), default="regression",
-                        help="regression: labelled real answer pairs; simple: short numeric answers "
-                        "(shows the server's own overhead)")
+    parser.add_argument("--fresh-connections", action="store_true", help="a connection per request (OpenRLHF)")
     parser.add_argument("--url", help="benchmark a running server instead of starting one")
     args = parser.parse_args()
-    bodies = requests(args.requests, args.batch, args.workload)
-    warm = requests(2 * args.concurrency, args.batch, args.workload)
-    server = None
+    if args.url:
+        return run(args.url.rstrip("/"), args)
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.url
-        if url is None:
-            config = Path(tmp) / "bench.yaml"
-            config.write_text(CONFIG)
-            port = free_port()
-            server = start_server(config, port, args.workers)
-            url = f"http://127.0.0.1:{port}"
+        config = Path(tmp) / "bench.yaml"
+        config.write_text(CONFIG)
+        port = free_port()
+        cmd = [sys.executable, "-m", "rewardkit.server", "--config", str(config), "--host", "127.0.0.1",
+               "--port", str(port), "--workers", str(args.workers)]  # fmt: skip
+        server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        print(f"rewardkit serve, {args.workers} workers, format + math, batch of 1, "
+              f"{'a connection per request' if args.fresh_connections else 'keep-alive'}", flush=True)
         try:
-            asyncio.run(wait_ready(url))
-            asyncio.run(load(url, warm, args.concurrency))  # helpers started, imports done
-            start = time.perf_counter()
-            latencies, failures = asyncio.run(load(url, bodies, args.concurrency))
-            elapsed = time.perf_counter() - start
+            return run(f"http://127.0.0.1:{port}", args)
         finally:
-            if server is not None:
-                server.send_signal(signal.SIGTERM)
-                server.wait(60)
-    report(args, latencies, failures, elapsed)
-    return 1 if failures else 0
-
-
-def report(args: argparse.Namespace, latencies: list[float], failures: int, elapsed: float) -> None:
-    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
-    print(f"{args.requests} requests x {args.batch} samples, concurrency {args.concurrency}, "
-          f"{args.workers} workers, {args.workload} workload: "
-          f"{args.requests - failures} ok, {failures} failed")  # fmt: skip
-    print(f"  {args.requests / elapsed:8.1f} requests/s   {args.requests * args.batch / elapsed:8.1f} samples/s")
-    print(f"  latency p50 {cuts[49] * 1000:7.1f} ms   p99 {cuts[98] * 1000:7.1f} ms   "
-          f"max {max(latencies) * 1000:7.1f} ms")  # fmt: skip
+            server.send_signal(signal.SIGTERM)
+            server.wait(60)
 
 
 if __name__ == "__main__":

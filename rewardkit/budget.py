@@ -24,10 +24,14 @@ MIN_SAMPLES = 4
 class ErrorBudget:
     """Recent failures per term; `record` raises when a term's failure rate passes ``max_error_rate``."""
 
-    def __init__(self, max_error_rate: float, window: int = WINDOW, min_samples: int = MIN_SAMPLES) -> None:
+    def __init__(self, max_error_rate: float, window: int = WINDOW, min_samples: int = MIN_SAMPLES,
+                 reset_on_raise: bool = True) -> None:  # fmt: skip
         self.max_error_rate = max_error_rate
         self.window = window
         self.min_samples = min_samples
+        #: False for callers that retry (a reward server: OpenRLHF retries a 503 five times): every call
+        #: raises while the window is over budget, so a lasting outage stops the run instead of one retry.
+        self.reset_on_raise = reset_on_raise
         self._recent: dict[str, collections.deque[bool]] = {}
         self._lock = threading.Lock()
 
@@ -48,7 +52,8 @@ class ErrorBudget:
                 recent = self._recent[path]
                 failed, seen = sum(recent), len(recent)
                 if seen >= self.min_samples and failed / seen > self.max_error_rate:
-                    recent.clear()  # a caller that survives the error starts counting afresh
+                    if self.reset_on_raise:
+                        recent.clear()  # a caller that survives the error starts counting afresh
                     raise ErrorBudgetExceeded(
                         f"{failed} of the last {seen} scores of {path!r} failed "
                         f"(infrastructure errors, reward bugs or timeouts; more than max_error_rate "

@@ -49,11 +49,11 @@ from ..errors import InputError, did_you_mean
 from ..evaluate import Scored
 from ..rows import row_sample, strip_prompt
 from ..scorer import Scorer
-from ..stats import MASKED, Stats, trainer_metrics
+from ..stats import MASKED, TermStats
 from ..types import Sample
 
-__all__ = ["INVALID", "MASKED", "OpenRLHFReward", "label_columns", "parse_request", "reply", "response_of",
-           "reward_func"]  # fmt: skip
+__all__ = ["INVALID", "MASKED", "OpenRLHFReward", "Replies", "label_columns", "parse_request", "reply",
+           "response_of", "reward_func"]  # fmt: skip
 
 log = logging.getLogger("rewardkit.openrlhf")
 
@@ -208,36 +208,65 @@ class _ProblemLog:
 problems = _ProblemLog()
 
 
+class Replies:
+    """Builds OpenRLHF's replies for one composition (its range and log keys worked out once)."""
+
+    def __init__(self, config: CompositionConfig, null_reward: float = 0.0) -> None:
+        self.config = config
+        self.null_reward = null_reward
+        self.low, high = config.output_range()
+        self.width = high - self.low
+        self.paths = [t.path for t in walk_all(config.terms)]
+        self.keys = [*self.paths, *(f"rewardkit/{p}/{k}" for p in self.paths for k in _COUNTS), MASKED, INVALID]
+
+    def reply(self, entries: Sequence[Sample | str], results: Sequence[Scored]) -> dict[str, Any]:
+        """``rewards``, ``scores`` in [0, 1] and ``extra_logs`` (numbers only), one per query.
+
+        ``results`` are the scores of the entries that are samples, in order.
+        """
+        rewards: list[float] = []
+        scores: list[float] = []
+        columns: list[list[float]] = [[] for _ in self.keys]
+        scored = iter(results)
+        for entry in entries:
+            result = next(scored) if isinstance(entry, Sample) else None
+            if result is None:
+                problems(str(entry))
+            total = None if result is None else result.total
+            rewards.append(self.null_reward if total is None else total)
+            scores.append(self._normalised(total))
+            for column, value in zip(columns, self._logs(result), strict=True):
+                column.append(value)
+        return {"rewards": rewards, "scores": scores, "extra_logs": dict(zip(self.keys, columns, strict=True))}
+
+    def _normalised(self, total: float | None) -> float:
+        if total is None or self.width <= 0:
+            return 0.0
+        return min(1.0, max(0.0, (total - self.low) / self.width))
+
+    def _logs(self, result: Scored | None) -> list[float]:
+        """One sample's extra_logs values, in `keys` order."""
+        if result is None:
+            return [0.0] * (len(self.keys) - 1) + [1.0]
+        values: list[float] = []
+        counts: list[float] = []
+        for path in self.paths:
+            score = result.scores.get(path)
+            values.append(0.0 if score is None or score.value is None else score.value)
+            term = TermStats()
+            if score is not None:
+                term.add(score.value, score.status)  # the core's status counting
+            counts.extend((float(term.errors), float(term.timeouts), float(term.bugs)))
+        return [*values, *counts, 1.0 if result.total is None else 0.0, 0.0]
+
+
+_COUNTS = ("errors", "timeouts", "bugs")
+
+
 def reply(config: CompositionConfig, entries: Sequence[Sample | str], results: Sequence[Scored],
           null_reward: float = 0.0) -> dict[str, Any]:  # fmt: skip
-    """OpenRLHF's reply, numbers only: ``rewards``, ``scores`` in [0, 1] and ``extra_logs``, one per query.
-
-    ``results`` are the scores of the entries that are samples, in order.
-    """
-    lo, hi = config.output_range()
-    width = hi - lo
-    paths = [t.path for t in walk_all(config.terms)]
-    counts = [f"rewardkit/{p}/{kind}" for p in paths for kind in ("errors", "timeouts", "bugs")]
-    logs: dict[str, list[float]] = {key: [] for key in (*paths, *counts, MASKED, INVALID)}
-    rewards: list[float] = []
-    scores: list[float] = []
-    scored = iter(results)
-    for entry in entries:
-        result = next(scored) if isinstance(entry, Sample) else None
-        if result is None:
-            problems(str(entry))
-        total = None if result is None else result.total
-        rewards.append(null_reward if total is None else total)
-        scores.append(0.0 if total is None or width <= 0 else min(1.0, max(0.0, (total - lo) / width)))
-        metrics = trainer_metrics(Stats.of([result])) if result is not None else {}
-        for path in paths:
-            value = result.scores[path].value if result is not None and path in result.scores else None
-            logs[path].append(0.0 if value is None else value)
-        for key in counts:
-            logs[key].append(metrics.get(key, 0.0))
-        logs[MASKED].append(1.0 if result is not None and total is None else 0.0)
-        logs[INVALID].append(1.0 if result is None else 0.0)
-    return {"rewards": rewards, "scores": scores, "extra_logs": logs}
+    """OpenRLHF's reply for ``entries`` (see `Replies.reply`)."""
+    return Replies(config, null_reward).reply(entries, results)
 
 
 class OpenRLHFReward:
@@ -249,7 +278,7 @@ class OpenRLHFReward:
 
     def __init__(self, config: CompositionConfig, workers: int = 2, null_reward: float = 0.0) -> None:
         self.config = config
-        self.null_reward = null_reward
+        self.replies = Replies(config, null_reward)
         self.scorer = Scorer(config, workers)
         self.budget = ErrorBudget(config.max_error_rate)
 
@@ -258,7 +287,7 @@ class OpenRLHFReward:
                                 self.config.reference_column)  # fmt: skip
         results = self.scorer.score(samples_of(entries))
         self.budget.record(results)  # raises ErrorBudgetExceeded: OpenRLHF then stops, loudly
-        return reply(self.config, entries, results, self.null_reward)
+        return self.replies.reply(entries, results)
 
     def close(self) -> None:
         self.scorer.close()

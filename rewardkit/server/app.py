@@ -65,7 +65,7 @@ SERVICE = web.AppKey("service", RewardService)
 SETTINGS = web.AppKey("settings", ServerSettings)
 INFLIGHT = web.AppKey("inflight", _Inflight)
 STARTED = web.AppKey("started", float)
-_RESERVED = "rewardkit.reserved"
+_RESERVED = web.RequestKey("reserved", int)
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -133,7 +133,7 @@ async def get_reward(request: web.Request) -> web.Response:
         check_size(len(doc["query"]), settings.max_samples, "/get_reward")
     entries = openrlhf.parse_request(doc, service.config.reference_column)
     results = await service.score(openrlhf.samples_of(entries))
-    return _json(openrlhf.reply(service.config, entries, results, settings.null_reward))
+    return _json(service.replies.reply(entries, results))
 
 
 async def score(request: web.Request) -> web.Response:
@@ -166,7 +166,7 @@ def create_app(config: CompositionConfig, workers: int, settings: ServerSettings
     app[STARTED] = time.monotonic()
 
     async def start_service(app: web.Application) -> None:
-        app[SERVICE] = RewardService(config, workers)
+        app[SERVICE] = RewardService(config, workers, settings.null_reward)
 
     async def stop_service(app: web.Application) -> None:
         # In a thread: closing waits for the work in flight, and the loop must stay responsive meanwhile.

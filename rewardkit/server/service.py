@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from ..budget import ErrorBudget
 from ..config import CompositionConfig
 from ..evaluate import Scored
+from ..integrations.openrlhf import Replies
 from ..scorer import Scorer
 from ..types import Sample
 
@@ -22,11 +23,14 @@ from ..types import Sample
 class RewardService:
     """Scores sample lists for many concurrent requests; ``workers`` = 0 scores in a thread, in-process."""
 
-    def __init__(self, config: CompositionConfig, workers: int) -> None:
+    def __init__(self, config: CompositionConfig, workers: int, null_reward: float = 0.0) -> None:
         self.config = config
         self.workers = workers
+        self.replies = Replies(config, null_reward)  # OpenRLHF's /get_reward answers
         self.scorer = Scorer(config, workers)
-        self.budget = ErrorBudget(config.max_error_rate)
+        # OpenRLHF retries a 503: over budget, every request fails until the window recovers, so a lasting
+        # outage stops the trainer rather than being retried into silent zeros.
+        self.budget = ErrorBudget(config.max_error_rate, reset_on_raise=False)
         self.served_requests = 0
         self.served_samples = 0
         self._lock = threading.Lock()
