@@ -244,7 +244,8 @@ SOURCES = ["openai/gsm8k", "lighteval/MATH", "mine", "down"]  # code runs progra
 def test_every_sample_gets_the_same_keys_and_only_finite_floats(tmp_path_factory: pytest.TempPathFactory,
                                                                 calls: list[tuple[str, str, str | None]]) -> None:
     path = tmp_path_factory.getbasetemp() / "property.yaml"
-    path.write_text("data_sources:\n  mine: {max_error_rate: 1.0, rewards: [{name: think_format}, {name: length, weight: 0}]}\n"
+    path.write_text("data_sources:\n"
+                    "  mine: {max_error_rate: 1.0, rewards: [{name: think_format}, {name: length, weight: 0}]}\n"
                     "  down: {max_error_rate: 1.0, rewards: [{name: infra}]}\n")  # fmt: skip
     keys = None
     for source, text, gold in calls:
@@ -327,3 +328,32 @@ def test_verl_conformance_suite_in_its_venv() -> None:
     tail = (proc.stdout + proc.stderr)[-4000:]
     assert proc.returncode == 0, tail
     assert " passed" in tail and " skipped" not in tail, tail
+
+
+DOC = REPO / "docs" / "trainers" / "verl.md"
+
+
+def doc_block(name: str) -> str:
+    import re
+
+    found = re.search(rf"<!-- test: {re.escape(name)} -->\n```\w*\n(.*?)```", DOC.read_text(), re.DOTALL)
+    assert found, f"{DOC} has no block marked {name}"
+    return found.group(1)
+
+
+def test_the_documented_python_call_runs() -> None:
+    exec(compile(doc_block("verl-python"), str(DOC), "exec"), {})
+
+
+def test_the_documented_routing_file_routes(tmp_path: Path) -> None:
+    path = routes(tmp_path, doc_block("verl-routes"))
+    good = as_dict(compute_score("openai/gsm8k", "<think>2+2</think><answer>4</answer>", "4", config=path, workers=0))
+    assert (good["score"], good["acc"]) == (pytest.approx(1.1), 1.0)
+    assert verl._router(path, 0).route_for("my_puzzles_3").config.max_error_rate == 0.2
+    assert verl._router(path, 0).budget.max_error_rate == 0.2  # the strictest route's
+
+
+def test_the_documented_install_is_what_ci_runs() -> None:
+    ci = (REPO / ".ci" / "run").read_text().replace(" --quiet", "")
+    commands = [line for line in doc_block("verl-install").splitlines() if line and "pytest" not in line]
+    assert commands and all(line in ci for line in commands), commands

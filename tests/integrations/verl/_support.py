@@ -12,9 +12,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
-
 import numpy as np
+import pytest
 import torch
 import verl
 from hydra import compose, initialize_config_dir
@@ -96,16 +95,16 @@ def data_proto(tokenizer: Any, rows: Sequence[Row], prompt: str = "Q? ") -> Any:
     from verl import DataProto
 
     prompt_ids = tokenizer.encode(prompt)
-    responses = [tokenizer.encode(text) + [tokenizer.eos_token_id] for _, text, _, _ in rows]
+    responses = [[*tokenizer.encode(text), tokenizer.eos_token_id] for _, text, _, _ in rows]
     width = max(len(r) for r in responses)
     pad = tokenizer.pad_token_id
     n = len(rows)
+    mask = [[1] * (len(prompt_ids) + len(r)) + [0] * (width - len(r)) for r in responses]
     return DataProto.from_dict(
         tensors={
             "prompts": torch.tensor([prompt_ids] * n),
             "responses": torch.tensor([r + [pad] * (width - len(r)) for r in responses]),
-            "attention_mask": torch.tensor([[1] * len(prompt_ids) + [1] * len(r) + [0] * (width - len(r))
-                                            for r in responses]),  # fmt: skip
+            "attention_mask": torch.tensor(mask),
         },
         non_tensors={
             "data_source": np.array([r[0] for r in rows], dtype=object),

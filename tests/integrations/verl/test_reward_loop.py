@@ -115,7 +115,8 @@ def test_dapo_overlong_penalty_adds_to_our_score(tokenizer_dir: Path, tokenizer:
     config = trainer_config(
         tokenizer_dir, routes, "dapo", False,
         "+reward.reward_kwargs.max_resp_len=16", "+reward.reward_kwargs.overlong_buffer_cfg.enable=True",
-        "+reward.reward_kwargs.overlong_buffer_cfg.len=8", "+reward.reward_kwargs.overlong_buffer_cfg.penalty_factor=1.0",
+        "+reward.reward_kwargs.overlong_buffer_cfg.len=8",
+        "+reward.reward_kwargs.overlong_buffer_cfg.penalty_factor=1.0",
         "+reward.reward_kwargs.overlong_buffer_cfg.log=True",
     )  # fmt: skip
     rows: list[Row] = [("openai/gsm8k", GOOD, "42", {}), ("openai/gsm8k", "#### 42", "42", {})]
@@ -137,7 +138,7 @@ def stacked(config: Any, tokenizer: Any, monkeypatch: pytest.MonkeyPatch) -> Any
     manager.reward_manager_cls = reward_loop_module.resolve_reward_manager_cls(config)
 
     class Handle:
-        class compute_score_batch:  # noqa: N801 - ray's actor-method shape: handle.method.remote(...)
+        class compute_score_batch:  # ray's actor-method shape: handle.method.remote(...)
             @staticmethod
             def remote(chunk: Any) -> list[dict[str, Any]]:
                 assert len(chunk) == len(ROWS)
