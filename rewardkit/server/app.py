@@ -24,6 +24,7 @@ from ..config import CompositionConfig
 from ..errors import ErrorBudgetExceeded, InputError, RewardkitError
 from ..integrations import openrlhf
 from .protocol import ProtocolError, check_size, decode_json, describe_config, parse_score, score_response
+from .routes_extra import add_extra_routes
 from .service import RewardService
 
 log = logging.getLogger("rewardkit.server")
@@ -178,6 +179,7 @@ def create_app(config: CompositionConfig, workers: int, settings: ServerSettings
     app.router.add_post("/score", score)
     app.router.add_get("/health", health)
     app.router.add_get("/rewards", rewards)
+    add_extra_routes(app, _body, SERVICE, SETTINGS)  # NeMo-Gym /verify, slime /slime and /slime/scalar
     return app
 
 
