@@ -117,8 +117,8 @@ class _Router:
 
     def __init__(self, path: str | None, workers: int) -> None:
         self.routes = _read_routes(Path(path)) if path else []
-        self.math = _route("verl_math", {k: v for k, v in MATH_CONFIG.items() if k != "name"})
-        self.code = _route("verl_code", {k: v for k, v in CODE_CONFIG.items() if k != "name"})
+        self.math = _route(MATH_CONFIG["name"], MATH_CONFIG)
+        self.code = _route(CODE_CONFIG["name"], CODE_CONFIG)
         everything = [r for _, r in self.routes] + [self.math, self.code]
         #: Every term path any route can produce, so every sample returns the same keys.
         self.terms = list(dict.fromkeys(t.path for r in everything for t in walk_all(r.config.terms)))
