@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,7 +16,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from rewardkit.config import CompositionConfig, parse_config
 from rewardkit.evaluate import evaluate_chunk
+from rewardkit.integrations.openrlhf import INVALID
 from rewardkit.server.app import ServerSettings, create_app
+from rewardkit.stats import MASKED
 from rewardkit.types import Sample
 
 from .._fixtures import HOSTILE, INFRA, config_of
@@ -37,7 +40,8 @@ def run(config: CompositionConfig, workers: int, test: Callable[[TestClient[Any,
 def openrlhf_body(n: int) -> dict[str, list[str]]:
     prompts = [f"<|user|>What is {i}+{i}?<|assistant|>" for i in range(n)]
     answers = [str(2 * i + (i % 2)) for i in range(n)]  # every other answer wrong
-    return {"query": [p + f"<think>ok</think>\\boxed{{{a}}}" for p, a in zip(prompts, answers, strict=True)],
+    queries = [p + f"<think>ok</think><answer>{a}</answer><|im_end|>" for p, a in zip(prompts, answers, strict=True)]
+    return {"query": queries,
             "prompts": prompts, "labels": [str(2 * i) for i in range(n)]}  # fmt: skip
 
 
@@ -45,46 +49,63 @@ def test_get_reward_matches_local_scoring() -> None:
     config = parse_config(MATH)
     body = openrlhf_body(6)
     expected = evaluate_chunk(config, [
-        Sample(q[len(p):], p, lab) for q, p, lab in zip(body["query"], body["prompts"], body["labels"], strict=True)
+        Sample(q[len(p):].removesuffix("<|im_end|>"), p, lab)
+        for q, p, lab in zip(body["query"], body["prompts"], body["labels"], strict=True)
     ])  # fmt: skip
 
     async def test(client: TestClient[Any, Any]) -> None:
         resp = await client.post("/get_reward", json=body)
         assert resp.status == 200, await resp.text()
         reply = await resp.json()
-        assert reply["rewards"] == [r.total for r in expected] == reply["scores"]
-        assert reply["rewards"][:2] == [1.0, 0.0]
+        assert reply["rewards"] == [r.total for r in expected]
+        assert reply["rewards"][:2] == [1.2, 0.2]
+        assert reply["scores"] == [pytest.approx(t / 1.2) for t in reply["rewards"]]  # the range is [0, 1.2]
         assert reply["extra_logs"]["math"] == [r.scores["math"].value for r in expected]
-        assert set(reply["extra_logs"]) == {"math", "think_format", "rewardkit/masked", "rewardkit/errors"}
+        assert {"math", "think_format", MASKED, INVALID, "rewardkit/math/errors"} <= set(reply["extra_logs"])
 
     run(config, 1, test)
 
 
 BAD = [
-    ("/get_reward", b"{not json", 400, "malformed JSON"),
-    ("/get_reward", b"", 400, "empty"),
-    ("/get_reward", b'{"query": ["a", "b"], "labels": ["1"]}', 422, "'labels' has 1 entries but 'query' has 2"),
-    ("/get_reward", b'{"query": ["a"], "answers": ["1"]}', 422, "unknown field 'answers'"),
-    ("/get_reward", b'[1, 2]', 422, "expects a JSON object"),
-    ("/score", b'{"samples": [{"answer": "1"}]}', 422, "samples[0].completion: missing"),
-    ("/score", b'{"samples": [], "extra": true}', 422, "unknown field 'extra'"),
+    ("/get_reward", b"{not json", "malformed JSON"),
+    ("/get_reward", b"", "empty"),
+    ("/get_reward", b'{"query": ["a", "b"], "labels": ["1"]}', "'labels' has 1 entries but 'query' has 2"),
+    ("/get_reward", b'{"query": ["a"], "answers": ["1"]}', "unknown field 'answers'"),
+    ("/get_reward", b"[1, 2]", "expects a JSON object"),
+    ("/get_reward", b'{"query": "a"}', "'query' must be a list"),
+    ("/get_reward", b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    ("/get_reward", b'{"a":' * 20_000 + b"1" + b"}" * 20_000, "nested too deeply"),
+    ("/get_reward", b'{"query": ["a"], "labels": [' + b"7" * 5000 + b"]}", "malformed JSON"),
+    ("/get_reward", '{"query": ["é"]}'.encode("utf-16"), "not valid UTF-8"),
+    ("/get_reward", b'{"query": ["\xff"]}', "not valid UTF-8"),
+    ("/score", b'{"samples": [{"answer": "1"}]}', "samples[0].completion: missing"),
+    ("/score", b'{"samples": [], "extra": true}', "unknown field 'extra'"),
+    ("/score", b'{"samples": [{"completion": "\\ud800"}]}', "lone UTF-16 surrogate"),
+    ("/score", b'{"samples": [{"completion": {"text": "a"}}]}', "expected a string or a list"),
+    ("/score", b'{"samples": [{"completion": "a", "tests": ' + b"[" * 80 + b"]" * 80 + b"}]}", "nested more"),
 ]
 
 
-def test_malformed_requests_get_4xx_json_and_the_server_stays_up() -> None:
+@pytest.mark.parametrize(("path", "body", "fragment"), BAD, ids=[f"{p}-{i}" for i, (p, _, _) in enumerate(BAD)])
+def test_malformed_bodies_get_400_with_a_reason_never_500(path: str, body: bytes, fragment: str) -> None:
     async def test(client: TestClient[Any, Any]) -> None:
-        for path, body, status, fragment in BAD:
-            resp = await client.post(path, data=body, headers={"Content-Type": "application/json"})
-            reply = await resp.json()
-            assert (resp.status, reply["status"]) == (status, status), (path, body, reply)
-            assert fragment in reply["error"]
+        resp = await client.post(path, data=body, headers={"Content-Type": "application/json"})
+        reply = await resp.json()
+        assert (resp.status, reply["status"]) == (400, 400), (path, body[:80], reply)
+        assert fragment in reply["error"]
+        resp = await client.post("/get_reward", json=openrlhf_body(2))  # and the server is still up
+        assert resp.status == 200 and (await resp.json())["rewards"] == [1.2, 0.2]
+
+    run(parse_config(MATH), 0, test)
+
+
+def test_unknown_routes_and_methods_are_json_errors() -> None:
+    async def test(client: TestClient[Any, Any]) -> None:
         for method, path, status in (("GET", "/nowhere", 404), ("GET", "/score", 405), ("POST", "/health", 405)):
             resp = await client.request(method, path)
             assert resp.status == status and (await resp.json())["status"] == status
-        resp = await client.post("/get_reward", json=openrlhf_body(2))
-        assert resp.status == 200 and (await resp.json())["rewards"] == [1.0, 0.0]
 
-    run(parse_config(MATH), 1, test)
+    run(parse_config(MATH), 0, test)
 
 
 def test_request_size_is_bounded() -> None:
@@ -95,9 +116,51 @@ def test_request_size_is_bounded() -> None:
         assert resp.status == 413 and "larger than this server's limit" in (await resp.json())["error"]
         resp = await client.post("/get_reward", json={"query": ["x"] * 5})
         assert resp.status == 413 and "limit of 4" in (await resp.json())["error"]
+        chunked = client.post("/score", data=_chunks(b'{"samples": [{"completion": "' + b"x" * 20_000 + b'"}]}'))
+        resp = await chunked  # no Content-Length: read up to the limit, then refused
+        assert resp.status == 413
         assert (await client.get("/health")).status == 200
 
     run(parse_config(MATH), 0, test, settings)
+
+
+async def _chunks(data: bytes) -> Any:
+    for i in range(0, len(data), 4096):
+        yield data[i : i + 4096]
+
+
+def test_memory_of_requests_in_flight_is_bounded() -> None:
+    """Bodies being read, parsed or scored share --max-inflight-mb; beyond it 503 with Retry-After."""
+    settings = ServerSettings(max_body_mb=1.0, max_inflight_mb=1.5)
+    big = {"samples": [{"completion": "0.8", "padding": "x" * 900_000}]}
+
+    async def test(client: TestClient[Any, Any]) -> None:
+        first = asyncio.ensure_future(client.post("/score", json=big))  # naps 0.8 s holding ~0.9 MB
+        await asyncio.sleep(0.3)
+        resp = await client.post("/score", json=big)
+        assert resp.status == 503 and resp.headers["Retry-After"] == "1"
+        assert "in flight" in (await resp.json())["error"]
+        resp = await client.post("/score", json={"samples": [{"completion": "0.01"}]})  # small ones still fit
+        assert resp.status == 200
+        assert (await first).status == 200
+        health = await (await client.get("/health")).json()
+        assert health["inflight_bytes"] == 0  # every reservation is given back
+        assert (await client.post("/score", json=big)).status == 200
+
+    run(nap_config(), 1, test, settings)
+
+
+def test_ten_concurrent_large_bodies_stay_within_the_bound() -> None:
+    settings = ServerSettings(max_body_mb=8.0, max_inflight_mb=16.0)
+    body = json.dumps({"samples": [{"completion": "0.2", "padding": "x" * (6 << 20)}]}).encode()
+
+    async def test(client: TestClient[Any, Any]) -> None:
+        replies = await asyncio.gather(*(client.post("/score", data=body) for _ in range(10)))
+        statuses = sorted(r.status for r in replies)
+        assert statuses.count(200) >= 2 and set(statuses) <= {200, 503}
+        assert statuses.count(503) >= 5  # at most two 6 MB bodies held at once under a 16 MB bound
+
+    run(nap_config(), 1, test, settings)
 
 
 def test_health_and_rewards() -> None:
@@ -137,7 +200,7 @@ def test_concurrent_requests_all_succeed_in_order() -> None:
 
         replies = await asyncio.gather(*(one(b) for b in bodies))
         for body, rewards in zip(bodies, replies, strict=True):
-            assert rewards == [1.0 if i % 2 == 0 else 0.0 for i in range(len(body["query"]))]
+            assert rewards == [1.2 if i % 2 == 0 else 0.2 for i in range(len(body["query"]))]
 
     run(parse_config(MATH), 2, test)
 
@@ -168,9 +231,13 @@ def test_infrastructure_failures_past_the_budget_are_503() -> None:
         resp = await client.post("/get_reward", json={"query": [r["completion"] for r in rows]})
         reply = await resp.json()
         assert resp.status == 503 and "max_error_rate" in reply["error"]
-        resp = await client.post("/get_reward", json={"query": ["down", "up", "up", "up", "up"]})
+        resp = await client.post("/get_reward", json={"query": ["down"]})  # still over budget: 503 again
+        assert resp.status == 503
+        resp = await client.post("/get_reward", json={"query": ["up"] * 12})  # the window recovers
+        assert resp.status == 200
+        resp = await client.post("/get_reward", json={"query": ["down"] + ["up"] * 7})
         reply = await resp.json()
-        assert resp.status == 200 and reply["extra_logs"]["rewardkit/masked"] == [1.0, 0, 0, 0, 0]
+        assert resp.status == 200 and reply["extra_logs"][MASKED] == [1.0] + [0.0] * 7
 
     run(config, 0, test)
 

@@ -72,7 +72,7 @@ def test_the_hook_adds_serve_to_a_click_group() -> None:
     register_commands(group)
     result = CliRunner().invoke(group, ["serve", "--help"])
     assert result.exit_code == 0
-    for option in ("--config", "--host", "--port", "--workers", "--max-body-mb", "--null-reward"):
+    for option in ("--config", "--host", "--port", "--workers", "--max-body-mb", "--max-inflight-mb", "--null-reward"):
         assert option in result.output
     result = CliRunner().invoke(group, ["serve"])
     assert result.exit_code == 2 and "--config" in result.output
@@ -91,7 +91,28 @@ def test_rewardkit_serve_answers_openrlhf_and_stops_on_sigterm(tmp_path: Path) -
                                                    "prompts": ["Q: 2+2? ", "Q: 1? "], "labels": ["4", "1"]})
         assert (status, reply["rewards"]) == (200, [1.0, 0.0])
         status, reply = post(f"{url}/get_reward", {"query": ["a"], "labels": []})
-        assert status == 422 and "'labels' has 0 entries" in reply["error"]
+        assert status == 400 and "'labels' has 0 entries" in reply["error"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+
+
+@pytest.mark.parametrize(("yaml_workers", "flag", "expected"),
+                         [("workers: 1\n", [], 1), ("workers: 1\n", ["-j", "0"], 0)])  # fmt: skip
+def test_serve_honours_the_config_files_workers_key(tmp_path: Path, yaml_workers: str, flag: list[str],
+                                                    expected: int) -> None:  # fmt: skip
+    config = tmp_path / "rewards.yaml"
+    config.write_text(yaml_workers + "rewards:\n  - name: think_format\n")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-c", CLI, "serve", "--config", str(config), "--port", str(port), *flag],
+                            cwd=REPO, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        wait_up(url, proc)
+        with urllib.request.urlopen(f"{url}/health", timeout=10) as resp:
+            assert json.loads(resp.read())["workers"] == expected  # the flag wins over the file
+        status, reply = post(f"{url}/get_reward", {"query": ["<think>a</think><answer>b</answer></s>"]})
+        assert (status, reply["rewards"]) == (200, [1.0])
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
