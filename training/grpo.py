@@ -12,10 +12,13 @@ The YAML file has five blocks (see training/README.md):
               gold_after: "####" keeps only the text after the last "####" of answer_column (GSM8K)
     rewards:  the same block as `rewardkit score --config` reads (reference_column, rewards: [...])
     grpo:     any GRPOConfig field (learning_rate, num_generations, use_vllm, ...)
-    seed, torch_threads
+    warmup:   optional supervised warm-up on the answer format with random answers (training/warmup.py)
+    eval:     optional held-out accuracy before and after, scored by the math reward (training/heldout.py)
+    seed, torch_threads, report_every
 
-Writes DIR/metrics.jsonl (TRL's log history, one JSON object per logged step, written as training goes)
-and the final model (with its tokenizer) in DIR/final-model.
+Shows a progress bar (step, ETA, reward, each term) and a table row every `report_every` steps; writes
+DIR/metrics.jsonl (TRL's log history, one JSON object per logged step, written as training goes), a plot of
+each term over steps in DIR/rewards.png (with matplotlib) and the final model in DIR/final-model.
 """
 
 from __future__ import annotations
@@ -34,12 +37,13 @@ import yaml
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rewardkit.compose import compose
+from rewardkit import compose
 from rewardkit.errors import ConfigError, did_you_mean
 from rewardkit.integrations.trl import reward_funcs, reward_weights
-from training import tiny
+from training import heldout, progress, tiny, warmup
 
-TOP_KEYS = {"model", "dataset", "rewards", "grpo", "seed", "torch_threads", "async_rewards", "reward_workers"}
+TOP_KEYS = {"model", "dataset", "rewards", "grpo", "seed", "torch_threads", "async_rewards", "reward_workers",
+            "warmup", "eval", "report_every"}
 DEFAULT_SYSTEM_PROMPT = (
     "Think step by step inside <think></think>, then give only the final answer inside <answer></answer>."
 )
@@ -125,6 +129,32 @@ def build_dataset(block: Mapping[str, Any], tokenizer: Any, output_dir: Path, se
         rows = rows.shuffle(seed=seed)
     if block.get("limit"):
         rows = rows.select(range(min(int(block["limit"]), len(rows))))
+    if block.get("shuffle_answers"):
+        rows = shuffle_answers(rows, question, block.get("answer_column", "answer"), seed)
+    return format_rows(rows, block, tokenizer)
+
+
+def shuffle_answers(rows: Any, question: str, answer: str, seed: int) -> Any:
+    """The control for a correctness run: each distinct question gets another question's gold, consistently.
+
+    Every repeat of a question keeps the same (wrong) gold, so the control sees a learnable but false
+    mapping with the same answer distribution: what it learns is the format and the answers' marginal.
+    """
+    import random
+
+    if answer not in rows.column_names:
+        raise ConfigError(f"dataset.shuffle_answers: there is no {answer!r} column; set dataset.answer_column")
+    distinct = sorted(set(rows[question]), key=str)
+    golds = dict(zip(rows[question], rows[answer], strict=True))
+    donors = distinct[:]
+    random.Random(seed + 1).shuffle(donors)
+    mapping = {q: golds[d] for q, d in zip(distinct, donors, strict=True)}
+    return rows.map(lambda row: {answer: mapping[row[question]]})
+
+
+def format_rows(rows: Any, block: Mapping[str, Any], tokenizer: Any) -> Any:
+    """Add the ``prompt`` column (and cut golds at ``gold_after``) to loaded rows."""
+    question = block.get("question_column", "question")
     system = block.get("system_prompt", DEFAULT_SYSTEM_PROMPT)
     fmt = block.get("prompt_format", "auto")
     if fmt == "auto":
@@ -142,6 +172,28 @@ def build_dataset(block: Mapping[str, Any], tokenizer: Any, output_dir: Path, se
         return {"prompt": template.format(system=system, question=row[question]), **extra}
 
     return rows.map(to_prompt)
+
+
+def heldout_rows(settings: Mapping[str, Any], tokenizer: Any, output_dir: Path) -> Any:
+    """The ``eval`` block's questions, formatted like the training prompts (golds never shuffled)."""
+    import datasets
+
+    block, data = settings.get("eval") or {}, settings["dataset"]
+    path = block.get("path")
+    if path is None and (data.get("tiny_arithmetic") or {}).get("holdout"):
+        path = output_dir / "data" / "heldout.jsonl"
+    if path is None or not Path(path).is_file():
+        raise ConfigError(f"eval: give eval.path (a JSONL file of held-out questions); {path} is not a file")
+    rows = datasets.load_dataset("json", data_files=str(path), split="train")
+    return format_rows(rows, data, tokenizer)
+
+
+def check_reference_column(settings: Mapping[str, Any], dataset: Any) -> None:
+    """An explicit ``reference_column`` missing from the data would score every row n/a: say so now."""
+    column = settings["rewards"].get("reference_column")
+    if column is not None and column not in dataset.column_names:
+        raise ConfigError(f"rewards.reference_column {column!r} is not a dataset column "
+                          f"(columns: {', '.join(dataset.column_names)})")
 
 
 # -- training ---------------------------------------------------------------------------------------
@@ -196,32 +248,98 @@ def make_callback(path: Path) -> Any:
     return _Callback(path)
 
 
-def train(settings: Mapping[str, Any], output_dir: Path) -> dict[str, Any]:
-    """Build everything from ``settings``, train, save; returns `summarize` of the logged rewards."""
-    import torch
+@dataclasses.dataclass
+class Parts:
+    """Everything `train` hands to GRPOTrainer, built from a config by `prepare`."""
+
+    model_path: str
+    tokenizer: Any
+    dataset: Any
+    funcs: list[Any]
+    args: Any
+    peft_config: Any
+
+
+def prepare(settings: Mapping[str, Any], output_dir: Path, seed: int) -> Parts:
+    """Model path, tokenizer, dataset, reward functions and GRPOConfig: every check a config can fail."""
     from transformers import AutoTokenizer
+
+    model_path = resolve_model(settings["model"], output_dir, seed)
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    dataset = build_dataset(settings["dataset"], tokenizer, output_dir, seed)
+    check_reference_column(settings, dataset)
+    reward = compose(settings["rewards"])
+    funcs: list[Any] = reward_funcs(reward, asynchronous=bool(settings.get("async_rewards", False)),
+                                    workers=settings.get("reward_workers"))
+    args = grpo_args(settings.get("grpo") or {}, output_dir, reward_weights(reward), seed)
+    if settings["model"].get("init_kwargs"):
+        args.model_init_kwargs = dict(settings["model"]["init_kwargs"])
+    return Parts(model_path, tokenizer, dataset, funcs, args, lora_config(settings["model"]))
+
+
+def make_trainer(parts: Parts, output_dir: Path, report_every: int | None = None) -> Any:
+    """The GRPOTrainer, with the metrics file and the readable progress output in place of the default."""
     from trl.trainer.grpo_trainer import GRPOTrainer
+
+    callbacks = [make_callback(output_dir / "metrics.jsonl"),
+                 progress.make_callback([f.__name__ for f in parts.funcs], report_every)]
+    trainer = GRPOTrainer(model=parts.model_path, reward_funcs=parts.funcs, args=parts.args,
+                          train_dataset=parts.dataset, processing_class=parts.tokenizer,
+                          peft_config=parts.peft_config, callbacks=callbacks)
+    progress.quiet_default_printing(trainer)
+    return trainer
+
+
+def evaluate(settings: Mapping[str, Any], model: Any, parts: Parts, rows: Any) -> dict[str, Any] | None:
+    if rows is None:
+        return None
+    if isinstance(model, str):
+        from transformers import AutoModelForCausalLM
+
+        model = AutoModelForCausalLM.from_pretrained(model)
+    return heldout.accuracy(model, parts.tokenizer, rows, settings.get("eval") or {}, settings["rewards"])
+
+
+def train(settings: Mapping[str, Any], output_dir: Path) -> dict[str, Any]:
+    """Build everything from ``settings``, (warm up,) train, save; returns `summarize` of the logged rewards."""
+    import torch
 
     seed = int(settings.get("seed", 0))
     if settings.get("torch_threads"):
         torch.set_num_threads(int(settings["torch_threads"]))
+    _quiet_libraries()
     output_dir.mkdir(parents=True, exist_ok=True)
-    model_path = resolve_model(settings["model"], output_dir, seed)
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
-    dataset = build_dataset(settings["dataset"], tokenizer, output_dir, seed)
-    reward = compose(settings["rewards"])
-    funcs: list[Any] = reward_funcs(reward, asynchronous=bool(settings.get("async_rewards", False)),
-                         workers=settings.get("reward_workers"))
-    args = grpo_args(settings.get("grpo") or {}, output_dir, reward_weights(reward), seed)
-    if settings["model"].get("init_kwargs"):
-        args.model_init_kwargs = dict(settings["model"]["init_kwargs"])
-    trainer = GRPOTrainer(model=model_path, reward_funcs=funcs, args=args, train_dataset=dataset,
-                          processing_class=tokenizer, peft_config=lora_config(settings["model"]),
-                          callbacks=[make_callback(output_dir / "metrics.jsonl")])
+    parts = prepare(settings, output_dir, seed)
+    rows = heldout_rows(settings, parts.tokenizer, output_dir) if "eval" in settings else None
+    extra: dict[str, Any] = {}
+    if settings.get("warmup") is not None:
+        data = settings["dataset"]
+        columns = (data.get("question_column", "question"), data.get("answer_column", "answer"))
+        start = time.perf_counter()
+        parts.model_path, loss = warmup.warm_up(parts.model_path, parts.dataset, settings["warmup"] or {},
+                                                columns, output_dir / "warm-model", seed)
+        extra["warmup"] = {"loss": round(loss, 4), "seconds": round(time.perf_counter() - start, 1)}
+    before = evaluate(settings, parts.model_path, parts, rows)
+    trainer = make_trainer(parts, output_dir, settings.get("report_every"))
     trainer.train()
+    after = evaluate(settings, trainer.model, parts, rows)
+    if before is not None and after is not None:
+        extra["heldout"] = {"before": before, "after": after}
     trainer.save_model(str(output_dir / "final-model"))
-    tokenizer.save_pretrained(str(output_dir / "final-model"))
-    return summarize(trainer.state.log_history, [f.__name__ for f in funcs])
+    parts.tokenizer.save_pretrained(str(output_dir / "final-model"))
+    terms = [f.__name__ for f in parts.funcs]
+    image = progress.plot(output_dir / "metrics.jsonl", terms)
+    extra["plot"] = str(image) if image else None
+    return {**summarize(trainer.state.log_history, terms), **extra}
+
+
+def _quiet_libraries() -> None:
+    """Progress bars of dataset maps and weight loading would bury the training's own output."""
+    import datasets
+    from transformers.utils import logging
+
+    datasets.disable_progress_bars()
+    logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 def summarize(history: Sequence[Mapping[str, Any]], terms: Sequence[str], window: int = 3) -> dict[str, Any]:
@@ -252,6 +370,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Error: {exc}", file=sys.stderr)
         return 2
     summary["seconds"] = round(time.perf_counter() - start, 1)
+    metrics = output_dir / "metrics.jsonl"
+    if summary.get("plot"):
+        print(f"Reward per term over steps: {summary['plot']}  (metrics: {metrics})")
+    else:
+        print(f"Metrics: {metrics}  (pip install matplotlib for a plot of reward per term over steps)")
+    (output_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(summary, indent=2))
     return 0
 

@@ -77,21 +77,52 @@ def build_model(directory: str | Path, settings: Mapping[str, Any] | None = None
     return directory
 
 
+def _value(a: int, op: str, b: int) -> int:
+    return a + b if op == "+" else a - b if op == "-" else a * b
+
+
 def arithmetic_rows(rows: int, max_operand: int = 9, ops: str = "+", seed: int = 0) -> list[dict[str, str]]:
-    """Questions such as ``3+4`` with their answers, drawn reproducibly."""
+    """Questions such as ``3+4`` with their answers, drawn reproducibly (with replacement)."""
     rng = random.Random(seed)
     out = []
     for _ in range(rows):
         a, b, op = rng.randint(0, max_operand), rng.randint(0, max_operand), rng.choice(ops)
-        value = a + b if op == "+" else a - b if op == "-" else a * b
-        out.append({"question": f"{a}{op}{b}", "answer": str(value)})
+        out.append({"question": f"{a}{op}{b}", "answer": str(_value(a, op, b))})
     return out
 
 
-def write_arithmetic(path: str | Path, rows: int, max_operand: int = 9, ops: str = "+", seed: int = 0) -> Path:
-    """Write `arithmetic_rows` as JSONL to ``path``."""
+def arithmetic_split(
+    holdout: float, max_operand: int = 9, ops: str = "+", max_answer: int | None = None, seed: int = 0
+) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """Every distinct question (answers in ``[0, max_answer]``), split into training and held-out rows.
+
+    The split is by question, so no held-out question is ever trained on: held-out accuracy measures what
+    the policy learned about the operation, not what it memorised.
+    """
+    questions = [(a, op, b) for op in ops for a in range(max_operand + 1) for b in range(max_operand + 1)]
+    rows = [{"question": f"{a}{op}{b}", "answer": str(_value(a, op, b))} for a, op, b in questions
+            if 0 <= _value(a, op, b) <= (max_answer if max_answer is not None else 10**9)]
+    random.Random(seed).shuffle(rows)
+    cut = round(len(rows) * holdout)
+    return rows[cut:], rows[:cut]
+
+
+def write_jsonl(path: str | Path, rows: list[dict[str, str]]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [json.dumps(row) for row in arithmetic_rows(rows, max_operand, ops, seed)]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     return path
+
+
+def write_arithmetic(path: str | Path, rows: int, max_operand: int = 9, ops: str = "+", seed: int = 0,
+                     holdout: float | None = None, max_answer: int | None = None) -> Path:
+    """Write `arithmetic_rows` as JSONL to ``path``; with ``holdout``, `arithmetic_split` instead.
+
+    With ``holdout`` the training rows are every training question repeated to ``rows`` rows, and the
+    held-out questions go to ``heldout.jsonl`` beside ``path``.
+    """
+    if holdout is None:
+        return write_jsonl(path, arithmetic_rows(rows, max_operand, ops, seed))
+    train, heldout = arithmetic_split(holdout, max_operand, ops, max_answer, seed)
+    write_jsonl(Path(path).with_name("heldout.jsonl"), heldout)
+    return write_jsonl(path, [train[i % len(train)] for i in range(max(rows, len(train)))])
