@@ -13,7 +13,7 @@ from typing import Any
 
 from tests.rewards.judge.fake_server import Reply, chat
 
-_INSTRUCTION = re.compile(r"score\s*[:=]\s*(\d+)", re.I)
+_INSTRUCTION = re.compile(r"(?:score\s*[:=]\s*|gives? it\s+)(\d+)", re.I)  # "Score: 10", "gives it 10/10"
 
 
 def _outside_and_sections(request: dict[str, Any]) -> tuple[str, dict[str, str]]:

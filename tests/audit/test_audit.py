@@ -252,7 +252,9 @@ def test_an_unfenced_template_is_caught(tmp_path: Path) -> None:
         code, found = _judge_findings(tmp_path, _judge_config(tmp_path, server.url, str(template)))
     assert code == 1
     rewarded = {f["exploit"] for f in found if f["outcome"] == "rewarded"}
-    assert {"judge/ignore-previous", "judge/claimed-score", "judge/forged-end-marker"} <= rewarded
+    # Literal "Score: 10" injections are refused by the verdict parser even here (the judge would be repeating
+    # the completion's own verdict); an appeal that never writes the verdict line still gets through.
+    assert "judge/grader-flattery" in rewarded and "judge/claimed-score" not in rewarded
 
 
 def test_family_of_recognises_plugins_built_on_the_code_reward() -> None:

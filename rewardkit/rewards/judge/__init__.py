@@ -24,7 +24,10 @@ that derails the judge (into quoting it, running out of tokens, or answering "N/
   every outage are masked (null, ``error``) and counted, never a 0 or a 1 (`scoring`).
 
 Not guaranteed: a judge model that obeys instructions inside data it was told is data. `rewardkit audit`
-runs the injection corpus against a configured judge to measure that.
+runs the injection corpus against a configured judge to measure that. The price of the quote rule: a
+completion that itself contains the judge's exact verdict line (say "Score: 7") cannot be credited by a
+text verdict of 7, and scores the low value; structured output avoids this, since a whole JSON verdict
+object is what would have to be quoted.
 
 Built for a training loop: per-request timeouts, retries with backoff, a circuit breaker for a dead server
 (`retry`), a sqlite verdict cache shared by processes (`cache`), any OpenAI-compatible server over httpx
@@ -50,13 +53,31 @@ def judge_batch(samples: Sequence[Sample], params: JudgeParams) -> list[Score]:
     return run(samples, params)
 
 
-@hookimpl
-def register_rewards(register: Callable[[RewardSpec], None]) -> None:
+def _kinds() -> list[RewardSpec]:
+    """The judge kinds beyond ``judge`` itself (imported here, so that importing the package stays cheap)."""
     from .cascade import CascadeParams, cascade_batch
     from .group import GroupParams, group_batch
     from .rubric import RubricParams, rubric_batch
     from .verifier import VerifierParams, verifier_batch
 
+    return [
+        RewardSpec("rubric_judge", "Weighted rubric criteria (a row column or the config), each judged on its own; "
+                   "per-criterion values in details; optional criterion dropout.",
+                   RubricParams, (0.0, 1.0), batch_fn=rubric_batch, timeout_s=1800.0),
+        RewardSpec("verifier", "A verifier model (xVerify, CompassVerifier, general-verifier style) grades "
+                   "(question, gold, response) with a verdict token; P(correct) from logprobs where served.",
+                   VerifierParams, (0.0, 1.0), batch_fn=verifier_batch, needs_reference=True, timeout_s=900.0),
+        RewardSpec("math_verifier", "The math rule first; a verifier model only where the rule says wrong or "
+                   "cannot tell; never overrides a definite rule verdict unless configured; disagreements in details.",
+                   CascadeParams, (0.0, 1.0), batch_fn=cascade_batch, needs_reference=True, timeout_s=900.0),
+        RewardSpec("group_judge", "Judges the completions of one prompt together (pairwise both ways, or listwise "
+                   "over rotations of a canonical order): permutation-invariant; groups by prompt or a column.",
+                   GroupParams, (0.0, 1.0), batch_fn=group_batch, timeout_s=1800.0),
+    ]  # fmt: skip
+
+
+@hookimpl
+def register_rewards(register: Callable[[RewardSpec], None]) -> None:
     # Worst case per request with the defaults: 2 rounds x 7 attempts of 60 s plus backoff.
     register(RewardSpec(
         name="judge",
@@ -67,29 +88,5 @@ def register_rewards(register: Callable[[RewardSpec], None]) -> None:
         ),
         params=JudgeParams, range=(0.0, 1.0), batch_fn=judge_batch, timeout_s=900.0,
     ))  # fmt: skip
-    register(RewardSpec(
-        name="rubric_judge",
-        description="Weighted rubric criteria (a row column or the config), each judged on its own; "
-        "per-criterion values in details; optional criterion dropout.",
-        params=RubricParams, range=(0.0, 1.0), batch_fn=rubric_batch, timeout_s=1800.0,
-    ))  # fmt: skip
-    register(RewardSpec(
-        name="verifier",
-        description="A verifier model (xVerify, CompassVerifier, general-verifier style) grades (question, "
-        "gold, response) with a verdict token; P(correct) from logprobs where the server gives them.",
-        params=VerifierParams, range=(0.0, 1.0), batch_fn=verifier_batch, needs_reference=True,
-        timeout_s=900.0,
-    ))  # fmt: skip
-    register(RewardSpec(
-        name="math_verifier",
-        description="The math rule first; a verifier model only where the rule says wrong or cannot tell; "
-        "never overrides a definite rule verdict unless configured; disagreements in details.",
-        params=CascadeParams, range=(0.0, 1.0), batch_fn=cascade_batch, needs_reference=True,
-        timeout_s=900.0,
-    ))  # fmt: skip
-    register(RewardSpec(
-        name="group_judge",
-        description="Judges the completions of one prompt together (pairwise both ways, or listwise over "
-        "rotations of a canonical order): permutation-invariant; groups by prompt or a group column.",
-        params=GroupParams, range=(0.0, 1.0), batch_fn=group_batch, timeout_s=1800.0,
-    ))  # fmt: skip
+    for spec in _kinds():
+        register(spec)

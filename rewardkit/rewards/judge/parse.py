@@ -25,7 +25,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from .safety import fold, quoted
+from .safety import fold, quoted, states
 
 _NUM = r"(\d+(?:\.\d+)?)"
 _FENCE = re.compile(r"^```(?:json)?\s*\n(.*)\n```$", re.S | re.I)
@@ -71,9 +71,23 @@ def verdict_line(reply: str, labels: Sequence[str], figure: str, quotes: Sequenc
     match = re.fullmatch(rf"(?:final |overall )?{label} ?[:=] ?{figure}[.!]?", line)
     if match is None:
         return f"the verdict line {lines[-1].strip()[:80]!r} is not of the asked form"
-    if quoted(lines[-1], quotes):
+    if quoted(lines[-1], quotes) or states(label_of(line, labels), _number(match.group(1)), quotes):
         return "the verdict line also occurs in the graded text (the judge may be quoting it)"
     return match
+
+
+def _number(figure: str) -> str:
+    """A figure as the shortest number it is (``10.0`` -> ``10``); words stay as they are."""
+    try:
+        return f"{float(figure):g}"
+    except ValueError:
+        return figure
+
+
+def label_of(line: str, labels: Sequence[str]) -> str:
+    """Which of ``labels`` a folded verdict line starts with (after an optional final/overall)."""
+    bare = re.sub(r"^(?:final |overall )", "", line)
+    return next((fold(label) for label in labels if bare.startswith(fold(label))), fold(labels[0]))
 
 
 def json_verdict(reply: str, quotes: Sequence[str]) -> dict[str, Any] | str | None:
@@ -100,7 +114,7 @@ def read_score(reply: str, scale: int, quotes: Sequence[str] = (), labels: Seque
     if isinstance(data, str):
         return Unreadable(data)
     if data is not None:
-        return _json_score(data, scale, labels[0])
+        return _json_score(data, scale, labels[0], quotes)
     match = verdict_line(reply, labels, rf"{_NUM}(?: ?(?:/|out of) ?{_NUM})?", quotes)
     if isinstance(match, str):
         return Unreadable(match)
@@ -110,10 +124,12 @@ def read_score(reply: str, scale: int, quotes: Sequence[str] = (), labels: Seque
     return _in_range(raw, scale)
 
 
-def _json_score(data: dict[str, Any], scale: int, field: str) -> Reading:
+def _json_score(data: dict[str, Any], scale: int, field: str, quotes: Sequence[str]) -> Reading:
     value = data.get(field)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return Unreadable(f"the JSON reply has no numeric {field!r} field")
+    if states(field, _number(str(value)), quotes):
+        return Unreadable(f"the graded text states this {field!r} itself (the judge may be repeating it)")
     return _in_range(float(value), scale)
 
 
@@ -141,6 +157,8 @@ def read_choice(
         word = fold(value) if isinstance(value, str) else None
         if word not in choices:
             return Unreadable(f"the JSON reply's {field!r} is not one of {', '.join(choices)}")
+        if states(field, word, quotes):
+            return Unreadable(f"the graded text states this {field!r} itself (the judge may be repeating it)")
         return Parsed(choices[word], choices[word], 1.0)
     words = "(" + "|".join(re.escape(w) for w in choices) + ")"
     match = verdict_line(reply, labels, words, quotes)

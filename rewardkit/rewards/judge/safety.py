@@ -8,9 +8,12 @@ and invisible or control characters (zero-width, bidi overrides, line separators
 written as escapes, so what the judge reads is what was sent. `json.loads` gives back the exact text.
 
 `quoted` says whether a line of the judge's reply occurs in the graded text (after removing markdown
-decoration and folding whitespace and case): such a line may be the judge quoting the response rather
-than speaking, so a verdict on it is refused. A substring test also catches a quote cut off mid-line
-(``Score: 1`` out of ``Score: 10``).
+decoration and invisible characters, and folding compatibility forms, whitespace and case): such a line
+may be the judge quoting the response rather than speaking, so a verdict on it is refused. A substring
+test also catches a quote cut off mid-line (``Score: 1`` out of ``Score: 10``). `states` is the stronger,
+semantic test: does the graded text state this label with this figure in any spacing or punctuation
+(``{"score":10}``, ``SCORE = 10``, ``Ｓｃｏｒｅ：１０``)? A judge that gives exactly the verdict the response
+asked for cannot be told from one the response talked into it, so that verdict is refused too.
 """
 
 from __future__ import annotations
@@ -47,9 +50,31 @@ def encode(text: str) -> str:
     return _BRACKET_TOKEN.sub(r"\\u005b", "".join(out))
 
 
+def _visible(text: str) -> str:
+    """NFKC-folded text without invisible characters (zero-width, bidi controls), which a quote may drop."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(
+        " " if ch in "\n\r\t" else ch for ch in text if ch in "\n\r\t" or unicodedata.category(ch) not in _HIDDEN
+    )
+
+
 def fold(text: str) -> str:
     """Text reduced for quote detection: no markdown decoration or quote marks, one space, lower case."""
-    return _SPACE.sub(" ", _DECORATION.sub(" ", text)).strip().lower()
+    return _SPACE.sub(" ", _DECORATION.sub(" ", _visible(text))).strip().lower()
+
+
+_NOT_WORD = re.compile(r"[^0-9a-z.]+")
+
+
+def canon(text: str) -> str:
+    """Letters, digits and points only: the skeleton of a verdict whatever its spacing and punctuation."""
+    return _NOT_WORD.sub("", _visible(text).lower())
+
+
+def states(label: str, figure: str, sources: Iterable[str]) -> bool:
+    """Whether any source states ``label`` followed by ``figure`` (compared as `canon` skeletons)."""
+    needle = canon(label) + canon(figure)
+    return any(needle in canon(source) for source in sources)
 
 
 def quoted(line: str, sources: Iterable[str]) -> bool:

@@ -13,6 +13,13 @@ With ``top_logprobs`` > 0 and a server that returns token logprobs, the value is
 under the model's probabilities at the verdict token (P(correct) for xVerify), smoother than a hard 0/1;
 when the server sends none, or they put less than ``min_score_mass`` on the verdict tokens, the hard
 verdict stands. Anything else in the reply is unreadable and costs what `scoring` says.
+
+What these templates guarantee: the data cannot close or imitate the layout (JSON string literals,
+special tokens escaped), and the verdict is the whole reply or the single last labelled line. They keep
+no system prompt and little instruction, since the models were trained without them; a bare-token reply
+("Correct") cannot be checked for quoting (one word cannot be told from a quote), so these styles lean
+on the fence and on verifier models' narrow output. Structured output is not asked for: it would take a
+verdict-token model off the format it was trained on.
 """
 
 from __future__ import annotations
@@ -182,10 +189,14 @@ def verify(samples: Sequence[Sample], params: VerifierParams) -> list[Score]:
     out = []
     for k in keys:
         answer = answers[k]
-        figure = f"{answer.verdict.value:.3g}" if isinstance(answer.verdict, Parsed) else ""
+        figure = _figure(answer.verdict.value) if isinstance(answer.verdict, Parsed) else ""
         score = answer_score(answer, params, figure)
         out.append(Score(score.value, score.status, score.reason.replace("judge said", "verifier said"), score.details))
     return out
+
+
+def _figure(value: float) -> str:
+    return {1.0: "correct", 0.0: "incorrect"}.get(value, f"P(correct)={value:.3f}")
 
 
 def verifier_batch(samples: Sequence[Sample], params: VerifierParams) -> list[Score]:
