@@ -10,11 +10,19 @@ tokenizer (one token per character, so decode(encode(text)) == text as with a re
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import importlib.machinery
 import importlib.util
 import json
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
 import sys
+import textwrap
 import threading
 import time
 import types
@@ -22,6 +30,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -400,3 +409,109 @@ def test_reward_func_enforces_time_budgets_on_one_sample() -> None:
         reward.close()
     assert time.monotonic() - started < 30
     assert out["extra_logs"]["rewardkit/hostile/timeouts"] == [1.0] and fine["rewards"] == [0.5]
+
+
+# -- docs/trainers/openrlhf.md: every snippet runs -------------------------------------------------------------
+
+DOC = REPO / "docs" / "trainers" / "openrlhf.md"
+
+
+def doc_block(name: str) -> str:
+    found = re.search(rf"<!-- test: {re.escape(name)} -->\n```\w*\n(.*?)```", DOC.read_text(), re.DOTALL)
+    assert found, f"{DOC} has no block marked {name}"
+    return found.group(1)
+
+
+def openrlhf_parser() -> argparse.ArgumentParser:
+    """train_ppo_ray.py 0.11.2's own argument parser (its ``__main__`` block, up to ``parse_args``)."""
+    source = (VENDORED / "train_ppo_ray.py.txt").read_text()
+    start, end = source.index("    parser = argparse.ArgumentParser()"), source.index("    args = parser.parse_args()")
+    block = source[start:end]
+    namespace: dict[str, Any] = {"argparse": argparse, "os": os, "datetime": datetime}  # its own imports
+    exec(textwrap.dedent(block), namespace)
+    parser: argparse.ArgumentParser = namespace["parser"]
+    return parser
+
+
+def command_args(block: str) -> list[str]:
+    line = next(c for c in block.replace("\\\n", " ").splitlines() if "openrlhf.cli.train_ppo_ray" in c)
+    words = shlex.split(line)
+    return words[words.index("openrlhf.cli.train_ppo_ray") + 1 :]
+
+
+@pytest.mark.parametrize("name", ["openrlhf-train", "openrlhf-func"])
+def test_the_documented_flags_are_openrlhf_0_11_2s(name: str) -> None:
+    parser = openrlhf_parser()
+    args = vars(parser.parse_args(command_args(doc_block(name))))
+    assert args["data.label_key"] == "answer"
+    urls = args["reward.remote_url"].split(",")  # what train_ppo_ray.py does with it
+    assert all(u.endswith("/get_reward") for u in urls) or urls == ["examples/openrlhf_reward_func.py"]
+    if name == "openrlhf-train":
+        assert args["algo.dynamic_filtering_enable"] and args["algo.dynamic_filtering_range"] == [0.0, 1.0]
+    for old in (["--remote_rm_url", "x"], ["--label_key", "answer"]):  # the flags older docs named
+        with pytest.raises(SystemExit):
+            parser.parse_args(old)
+
+
+def test_the_documented_server_command_answers_the_documented_rows(tmp_path: Path) -> None:
+    (tmp_path / "rewards.yaml").write_text(doc_block("openrlhf-rewards"))
+    command = shlex.split(doc_block("openrlhf-serve"))
+    assert command[:2] == ["rewardkit", "serve"]
+    port = free_port()
+    command = [sys.executable, "-m", "rewardkit", *command[1:]]
+    command[command.index("--port") + 1] = str(port)
+    command[command.index("--host") + 1] = "127.0.0.1"  # a test listens on loopback only
+    proc = subprocess.Popen(command, cwd=tmp_path, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_up(url, proc)
+        with urllib.request.urlopen(f"{url}/health", timeout=10) as resp:
+            assert json.loads(resp.read())["workers"] == 2  # the YAML's workers:
+        math_row, code_row = [json.loads(line) for line in doc_block("openrlhf-labels").splitlines()]
+        prompt = f"<|im_start|>user\n{math_row['question']}<|im_end|>\n<|im_start|>assistant\n"
+        status, reply = post(f"{url}/get_reward", json.dumps(
+            {"query": [prompt + GOOD + "<|im_end|>"], "prompts": [prompt], "labels": [math_row["answer"]]}).encode())
+        assert (status, reply["rewards"], reply["scores"]) == (200, [pytest.approx(1.2)], [1.0])
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    code = OpenRLHFReward(parse_config({"rewards": [{"name": "code"}]}), workers=1)
+    try:
+        out = code([f"Q{CODE}"], ["Q"], [code_row["answer"]])  # the code row's label: tests as a JSON string
+    finally:
+        code.close()
+    assert out["rewards"] == [1.0]
+
+
+def test_the_documented_reward_function_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "rewards.yaml").write_text(doc_block("openrlhf-rewards"))
+    monkeypatch.chdir(tmp_path)
+    export = next(line for line in doc_block("openrlhf-func").splitlines() if line.startswith("export "))
+    for assignment in shlex.split(export)[1:]:
+        key, _, value = assignment.partition("=")
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(adapter, "_default", None)
+    try:
+        exec(compile(doc_block("openrlhf-python"), str(DOC), "exec"), {})
+        assert adapter.default_reward().scorer.workers == 2
+    finally:
+        adapter.default_reward().close()
+        monkeypatch.setattr(adapter, "_default", None)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "server exited"
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("server did not start")
