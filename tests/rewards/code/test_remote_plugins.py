@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (attack programs read best on one line each)
 """The SandboxFusion and Piston plugins against local HTTP servers that speak each API.
 
 The fake services really run the program (plain subprocess: these are our own test programs), so the

@@ -124,7 +124,8 @@ def test_handles_only_where_the_caller_allows_them() -> None:
     link: Any = object()
     handle = judge.Handle(4, link)
     assert wire.decode(b'{"h": 4}', handle=lambda n: judge.Handle(n, link))._n == 4
-    assert wire.encode(("call", handle, (), {}), opaque=judge.handle_number) == b'{"t":["call",{"h":4},{"t":[]},{"d":[]}]}'
+    frame = wire.encode(("call", handle, (), {}), opaque=judge.handle_number)
+    assert frame == b'{"t":["call",{"h":4},{"t":[]},{"d":[]}]}'
     with pytest.raises(wire.NotData):
         wire.encode(AlwaysEqual(), opaque=judge.handle_number)  # the judge never sends its own objects
     with pytest.raises(TypeError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import glob
+import itertools
 import os
 import queue
 import shutil
@@ -30,6 +31,7 @@ from . import probe as probing
 from .server import read_message, write_message
 
 _TMP = tempfile.gettempdir()
+_cgroup_ids = itertools.count()  # one pids cgroup per slot, named by this process and a serial
 _PREFIX = "rewardkit-sandbox-"  # + client pid + "-": scratch bases and compiled-binary directories
 
 _ROOT = str(Path(__file__).resolve().parents[4])  # the directory holding the rewardkit package
@@ -52,6 +54,7 @@ class Slot:
         self.bin_dir = bin_dir or tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-bin-")
         self.scratch_base = ""
         self.layers: list[str] = []
+        self.cgroup: str | None = None  # the slot's pids cgroup, kept across server restarts
         self.proc: subprocess.Popen[bytes] | None = None
         self.lock = threading.Lock()
 
@@ -62,20 +65,26 @@ class Slot:
             base = tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-slot{self.index}-")
         self.scratch_base = "" if self.use_bwrap else base  # under bwrap it lives in a private tmpfs
         uid = probing.UID_BASE + self.index if self.found.uid_switch else 0
-        return {"uid": uid, "landlock": self.found.landlock_abi, "seccomp": self.found.seccomp,
+        if self.cgroup is None:
+            self.cgroup = host.create_pids(f"{host.CGROUP_PREFIX}{os.getpid()}-{next(_cgroup_ids)}", self.nproc)
+        return {"cgroup": self.cgroup, "uid": uid, "landlock": self.found.landlock_abi, "seccomp": self.found.seccomp,
                 "read_paths": [*probing.read_paths(), self.bin_dir], "scratch_base": base, "nproc": self.nproc,
                 "bin_dir": self.bin_dir, "namespaces": True, "disk_mb": self.disk_mb}  # fmt: skip
 
     def start(self) -> None:
         sweep()
+        config = self._config()
         cmd = [self.found.python, "-I", "-B", "-c", _BOOT]
         if self.use_bwrap and self.found.bwrap:
             # the compiled-binary directory is shared by every slot (compile once, run anywhere)
-            cmd = [self.found.bwrap, *probing.bwrap_args(), "--bind", self.bin_dir, self.bin_dir, "--", *cmd]
+            binds = ["--bind", self.bin_dir, self.bin_dir]
+            if self.cgroup:
+                binds += ["--bind", self.cgroup, self.cgroup]
+            cmd = [self.found.bwrap, *probing.bwrap_args(), *binds, "--", *cmd]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin"})  # fmt: skip
         assert self.proc.stdin and self.proc.stdout
-        write_message(self.proc.stdin.fileno(), self._config())
+        write_message(self.proc.stdin.fileno(), config)
         ready = read_message(self.proc.stdout.fileno())
         if not ready or not ready.get("ready"):
             self.stop()
@@ -100,6 +109,9 @@ class Slot:
 
     def close(self) -> None:
         self.stop()
+        if self.cgroup:
+            host.remove_cgroup(self.cgroup)
+            self.cgroup = None
         if self.owns_bin_dir:
             shutil.rmtree(self.bin_dir, ignore_errors=True)
 
@@ -237,7 +249,7 @@ class LocalExecutor:
     def close(self) -> None:
         for slot in self.slots:
             with slot.lock:
-                slot.stop()
+                slot.close()
         self._pool.shutdown(wait=False)
         shutil.rmtree(self.bin_dir, ignore_errors=True)
 

@@ -172,12 +172,12 @@ def _alive(pid: int) -> bool:
 
 
 def sweep_cgroups() -> int:
-    """Remove the pids cgroups of fork servers that are gone (killed before they could clean up)."""
+    """Remove the pids cgroups of scorers that are gone (killed before they could clean up)."""
     parent = pids_parent()
     swept = 0
     for path in glob.glob(os.path.join(parent or "/nonexistent", CGROUP_PREFIX + "*")):
-        owner = path.rsplit("-", 1)[-1]
-        if owner.isdigit() and not _alive(int(owner)):
+        owner = os.path.basename(path)[len(CGROUP_PREFIX) :].split("-")[0]  # the scorer's pid
+        if owner.isdigit() and int(owner) != os.getpid() and not _alive(int(owner)):
             remove_cgroup(path)
             swept += 1
     return swept

@@ -245,7 +245,7 @@ def _outcome(status: int, usage: Any, wall_killed: bool, wall: float, lim: dict[
             "verified": False, "results": [], "stdout": "", "stderr": ""}  # fmt: skip
 
 
-def _pid1(inbox: int, outbox: int, cgroup: str | None) -> None:
+def _pid1(inbox: int, outbox: int) -> None:
     """After unsharing the pid namespace: fork its pid 1, which goes on as the server; this process
     only waits for it (holding no end of the protocol pipes, so the client sees EOF when it dies)."""
     pid = os.fork()
@@ -255,27 +255,22 @@ def _pid1(inbox: int, outbox: int, cgroup: str | None) -> None:
     os.close(inbox)
     os.close(outbox)
     _, status = os.waitpid(pid, 0)
-    if cgroup:
-        host.remove_cgroup(cgroup)
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
 
 
 def _isolate(config: dict[str, Any], inbox: int, outbox: int) -> list[str]:
     """The host-isolation layers (`host.py`); what took effect goes back to the client."""
     layers: list[str] = []
-    cgroup = None
     if config.get("namespaces"):
-        cgroup = host.create_pids(f"{host.CGROUP_PREFIX}{os.getpid()}", config["nproc"])
         layers = host.enter_namespaces()
         if "pidns" in layers:
-            _pid1(inbox, outbox, cgroup)
+            _pid1(inbox, outbox)
             config["pid1"] = os.getpid() == 1
             if not config["pid1"]:
                 layers.remove("pidns")
             elif "mntns" in layers and host.mount_proc():
                 layers.append("proc")
-    if cgroup:
-        config["cgroup"] = cgroup
+    if config.get("cgroup"):  # made by the client (outside bubblewrap, which mounts /sys read-only)
         layers.append(f"pids{config['nproc']}")
     work = os.path.join(config["scratch_base"], "work")
     os.makedirs(work, mode=0o711, exist_ok=True)
