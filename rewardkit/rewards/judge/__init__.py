@@ -38,6 +38,7 @@ httpx, torch and transformers are imported when a batch is judged.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from ...hookspecs import hookimpl
 from ...types import RewardSpec, Sample, Score
@@ -53,6 +54,10 @@ def judge_batch(samples: Sequence[Sample], params: JudgeParams) -> list[Score]:
     return run(samples, params)
 
 
+#: Every judge kind is audited with the judge injection rows and calls a server.
+_JUDGE: dict[str, Any] = {"family": "judge", "cost": "network"}
+
+
 def _kinds() -> list[RewardSpec]:
     """The judge kinds beyond ``judge`` itself (imported here, so that importing the package stays cheap)."""
     from .cascade import CascadeParams, cascade_batch
@@ -63,16 +68,18 @@ def _kinds() -> list[RewardSpec]:
     return [
         RewardSpec("rubric_judge", "Weighted rubric criteria (a row column or the config), each judged on its own; "
                    "per-criterion values in details; optional criterion dropout.",
-                   RubricParams, (0.0, 1.0), batch_fn=rubric_batch, timeout_s=1800.0),
+                   RubricParams, (0.0, 1.0), batch_fn=rubric_batch, timeout_s=1800.0, **_JUDGE),
         RewardSpec("verifier", "A verifier model (xVerify, CompassVerifier, general-verifier style) grades "
                    "(question, gold, response) with a verdict token; P(correct) from logprobs where served.",
-                   VerifierParams, (0.0, 1.0), batch_fn=verifier_batch, needs_reference=True, timeout_s=900.0),
+                   VerifierParams, (0.0, 1.0), batch_fn=verifier_batch, needs_reference=True, timeout_s=900.0,
+                   **_JUDGE),
         RewardSpec("math_verifier", "The math rule first; a verifier model only where the rule says wrong or "
                    "cannot tell; never overrides a definite rule verdict unless configured; disagreements in details.",
-                   CascadeParams, (0.0, 1.0), batch_fn=cascade_batch, needs_reference=True, timeout_s=900.0),
+                   CascadeParams, (0.0, 1.0), batch_fn=cascade_batch, needs_reference=True, timeout_s=900.0,
+                   **_JUDGE),
         RewardSpec("group_judge", "Judges the completions of one prompt together (pairwise both ways, or listwise "
                    "over rotations of a canonical order): permutation-invariant; groups by prompt or a column.",
-                   GroupParams, (0.0, 1.0), batch_fn=group_batch, timeout_s=1800.0),
+                   GroupParams, (0.0, 1.0), batch_fn=group_batch, timeout_s=1800.0, **_JUDGE),
     ]  # fmt: skip
 
 
@@ -86,7 +93,7 @@ def register_rewards(register: Callable[[RewardSpec], None]) -> None:
             "rubric (0..scale) or yes/no template; injection-proof prompt, strict verdicts, outages masked, "
             "verdicts cached in sqlite."
         ),
-        params=JudgeParams, range=(0.0, 1.0), batch_fn=judge_batch, timeout_s=900.0,
+        params=JudgeParams, range=(0.0, 1.0), batch_fn=judge_batch, timeout_s=900.0, **_JUDGE,
     ))  # fmt: skip
     for spec in _kinds():
         register(spec)
