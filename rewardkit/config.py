@@ -33,7 +33,7 @@ import yaml
 from . import registry
 from .errors import ConfigError, ParamError, did_you_mean
 from .params import build_params
-from .types import RewardSpec
+from .types import RewardSpec, Sample
 
 Aggregate = Literal["sum", "mean", "min", "max"]
 NullPolicy = Literal["propagate", "skip"]
@@ -104,6 +104,18 @@ class CompositionConfig:
 
     def output_range(self) -> tuple[float, float]:
         return combine_ranges(self.terms, self.aggregate)
+
+    @functools.cached_property
+    def grouping(self) -> Term | None:
+        """The first term that scores groups of samples together (its spec has a ``group_key``), if any."""
+        return next((t for t in self.leaves if t.spec is not None and t.spec.group_key is not None), None)
+
+    def group_of(self, sample: Sample) -> str | None:
+        """The group a sample belongs to, for compositions with a grouping term (else None)."""
+        term = self.grouping
+        if term is None or term.spec is None or term.spec.group_key is None:
+            return None
+        return term.spec.group_key(sample, term.params)
 
     @functools.cached_property
     def is_flat(self) -> bool:

@@ -17,7 +17,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
@@ -115,23 +115,41 @@ class ChunkSizer:
 
 
 def line_tasks(path: str | Path, chunk_lines: int | ChunkSizer, details: bool = False,
-               report: bool = False) -> Iterator[LinesTask]:
+               report: bool = False, group_of: Callable[[bytes], str | None] | None = None) -> Iterator[LinesTask]:
     """The file as chunks of raw lines; streams, and leaves parsing to the workers.
 
     A chunk travels as one bytes object with the number of its first line: the parent does no per-line work
     beyond the file read itself, so it keeps up with several workers. A UTF-8 byte-order mark is skipped and
-    a UTF-16 file (what PowerShell's ``>`` writes) is read as text and passed on as UTF-8.
+    a UTF-16 file (what PowerShell's ``>`` writes) is read as text and passed on as UTF-8. ``group_of``
+    (compositions with a grouping reward): a chunk ends only where the line's group changes.
     """
     sizer = chunk_lines if isinstance(chunk_lines, ChunkSizer) else ChunkSizer(chunk_lines)
     with open(path, "rb") as f:
         lines = _lines(f)
         first = 1
+        held: bytes | None = None
         while True:
-            chunk = list(itertools.islice(lines, sizer.lines))
+            chunk = [] if held is None else [held]
+            chunk += itertools.islice(lines, sizer.lines - len(chunk))
+            held = None
+            if group_of is not None and chunk:
+                key = _last_key(chunk, group_of)
+                for line in lines:
+                    if line.strip() and group_of(line) != key:
+                        held = line
+                        break
+                    chunk.append(line)
             if not chunk:
                 return
             yield LinesTask(first, b"".join(chunk), len(chunk), details, report)
             first += len(chunk)
+
+
+def _last_key(chunk: list[bytes], group_of: Callable[[bytes], str | None]) -> str | None:
+    for line in reversed(chunk):
+        if line.strip():
+            return group_of(line)
+    return None
 
 
 def peek_columns(path: str | Path, rows: int = 100) -> set[str] | None:

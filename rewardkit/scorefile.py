@@ -15,7 +15,7 @@ from typing import IO
 
 from .config import CompositionConfig
 from .evaluate import no_beat
-from .io import AtomicWriter, ChunkSizer, LinesResult, RowError, line_tasks, score_lines
+from .io import AtomicWriter, ChunkSizer, LinesResult, RowError, line_tasks, parse_row, score_lines
 from .report import Report
 from .runner import WorkerPool
 from .stats import Stats
@@ -52,7 +52,7 @@ def score_file(
     out = FileReport(report=Report.for_config(config) if report else None)
     started = time.perf_counter()
     sizer = ChunkSizer(chunk_lines)
-    tasks = line_tasks(source, sizer, details, report)
+    tasks = line_tasks(source, sizer, details, report, _group_reader(config))
     pool = WorkerPool(config, score_lines, workers) if workers > 0 else None
     try:
         results = pool.map(tasks) if pool else (score_lines(config, t, {}, no_beat) for t in tasks)
@@ -63,6 +63,18 @@ def score_file(
             pool.close()
     out.seconds = time.perf_counter() - started
     return out
+
+
+def _group_reader(config: CompositionConfig) -> Callable[[bytes], str | None] | None:
+    """A line's group, for compositions with a grouping reward: the file is chunked at group changes."""
+    if config.grouping is None:
+        return None
+
+    def group_of(raw: bytes) -> str | None:
+        parsed = parse_row(0, raw, config.reference_column)
+        return None if isinstance(parsed, RowError) else config.group_of(parsed[0])
+
+    return group_of
 
 
 def write_results(

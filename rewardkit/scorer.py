@@ -84,7 +84,9 @@ class Scorer:
                 future.set_exception(exc)
         else:
             self._ensure_lanes()
-            size = max(1, min(MAX_BATCH, -(-len(samples) // (2 * self.workers))))
+            # A grouping reward judges a prompt's completions together: a call is never split.
+            whole = self.config.grouping is not None
+            size = len(samples) if whole else max(1, min(MAX_BATCH, -(-len(samples) // (2 * self.workers))))
             starts = range(0, len(samples), size)
             call = _Call(future, [None] * len(samples), len(starts))
             for i in starts:
@@ -119,7 +121,9 @@ class Scorer:
     def _take(self, first: _Part) -> tuple[list[_Part], bool]:
         """``first`` and whatever else is queued, up to `MAX_BATCH` samples; and whether to stop after."""
         parts, count = [first], len(first.samples)
-        while count < MAX_BATCH:
+        # Two calls may hold samples of one prompt text (two steps of a trainer): with a grouping reward they
+        # must not meet in one batch, or their groups would merge.
+        while count < MAX_BATCH and self.config.grouping is None:
             try:
                 part = self._queue.get_nowait()
             except queue.Empty:

@@ -228,10 +228,13 @@ class RewardSpec:
     cost: Cost = "cheap"
     columns_for: Callable[[Any], tuple[str, ...]] | None = None
     columns_hint: str = ""
+    group_key: Callable[[Sample, Any], str] | None = None
 
     def __post_init__(self) -> None:
         if (self.fn is None) == (self.batch_fn is None):
             raise ValueError(f"reward {self.name!r}: give exactly one of fn= or batch_fn=")
+        if self.group_key is not None and self.batch_fn is None:
+            raise ValueError(f"reward {self.name!r}: group_key= needs batch_fn= (a group is scored together)")
         if self.cost not in COSTS:
             raise ValueError(f"reward {self.name!r}: cost must be one of {', '.join(COSTS)}, got {self.cost!r}")
 

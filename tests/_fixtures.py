@@ -71,3 +71,20 @@ def config_of(*terms: tuple[RewardSpec, float, float], max_error_rate: float = 1
 def broken_task(config: CompositionConfig, payload: object, forced: object, beat: object) -> object:
     """A worker task with a bug: the pool must surface it, not hang or retry forever."""
     raise ValueError("bug in the task")
+
+
+def group_sizes(samples: object, params: NoParams) -> list[Score]:
+    """A grouping reward: each sample scores the size of its group (by prompt) over 10, so a split shows."""
+    batch = list(samples)  # type: ignore[call-overload]
+    sizes: dict[object, int] = {}
+    for s in batch:
+        sizes[s.prompt] = sizes.get(s.prompt, 0) + 1
+    return [Score.ok(sizes[s.prompt] / 10) for s in batch]
+
+
+def prompt_key(sample: Sample, params: NoParams) -> str:
+    return str(sample.prompt)
+
+
+GROUP_SIZES = RewardSpec(name="group_sizes", description="group size / 10", params=NoParams, range=(0.0, 1.0),
+                         batch_fn=group_sizes, group_key=prompt_key, plugin="tests")

@@ -61,7 +61,7 @@ _JUDGE: dict[str, Any] = {"family": "judge", "cost": "network"}
 def _kinds() -> list[RewardSpec]:
     """The judge kinds beyond ``judge`` itself (imported here, so that importing the package stays cheap)."""
     from .cascade import CascadeParams, cascade_batch
-    from .group import GroupParams, group_batch
+    from .group import GroupParams, group_batch, group_key
     from .rubric import RubricParams, rubric_batch
     from .verifier import VerifierParams, verifier_batch
 
@@ -79,7 +79,8 @@ def _kinds() -> list[RewardSpec]:
                    **_JUDGE),
         RewardSpec("group_judge", "Judges the completions of one prompt together (pairwise both ways, or listwise "
                    "over rotations of a canonical order): permutation-invariant; groups by prompt or a column.",
-                   GroupParams, (0.0, 1.0), batch_fn=group_batch, timeout_s=1800.0, **_JUDGE),
+                   GroupParams, (0.0, 1.0), batch_fn=group_batch, timeout_s=1800.0, group_key=group_key,
+                   **_JUDGE),
     ]  # fmt: skip
 
 
