@@ -44,6 +44,11 @@ from training import heldout, progress, tiny, warmup
 
 TOP_KEYS = {"model", "dataset", "rewards", "grpo", "seed", "torch_threads", "async_rewards", "reward_workers",
             "warmup", "eval", "report_every"}
+BLOCK_KEYS = {
+    "model": {"path", "tiny", "init_kwargs", "lora"},
+    "dataset": {"path", "split", "hub", "tiny_arithmetic", "question_column", "answer_column", "gold_after",
+                "system_prompt", "prompt_format", "plain_template", "limit", "shuffle", "shuffle_answers"},
+}
 DEFAULT_SYSTEM_PROMPT = (
     "Think step by step inside <think></think>, then give only the final answer inside <answer></answer>."
 )
@@ -64,6 +69,12 @@ def load_settings(path: str | Path, overrides: Sequence[str] = ()) -> dict[str, 
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = yaml.safe_load(raw)
+    check_settings(data, path)
+    return data
+
+
+def check_settings(data: Mapping[str, Any], path: str | Path) -> None:
+    """Unknown blocks and keys, and missing blocks, named with the closest known name."""
     unknown = set(data) - TOP_KEYS
     if unknown:
         name = sorted(unknown)[0]
@@ -71,7 +82,9 @@ def load_settings(path: str | Path, overrides: Sequence[str] = ()) -> dict[str, 
     for block in ("model", "dataset", "rewards"):
         if not isinstance(data.get(block), dict):
             raise ConfigError(f"{path}: the {block!r} block is missing (see training/README.md)")
-    return data
+    for block, known in BLOCK_KEYS.items():  # a misspelt key would silently fall back to its default
+        for key in sorted(set(data[block]) - known):
+            raise ConfigError(f"{path}: {block}.{key} is not a setting.{did_you_mean(key, known)}")
 
 
 # -- model ------------------------------------------------------------------------------------------

@@ -7,10 +7,12 @@ which makes ``<think>...</think><answer>...</answer>`` reachable by a random mod
 
 from __future__ import annotations
 
+import ast
 import json
+import operator
 import random
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +79,9 @@ def build_model(directory: str | Path, settings: Mapping[str, Any] | None = None
     return directory
 
 
+_OPS: dict[type, Callable[[int, int], int]] = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul}
+
+
 def _value(a: int, op: str, b: int) -> int:
     return a + b if op == "+" else a - b if op == "-" else a * b
 
@@ -91,17 +96,32 @@ def arithmetic_rows(rows: int, max_operand: int = 9, ops: str = "+", seed: int =
     return out
 
 
+def evaluate(expression: str) -> int:
+    """The value of an integer expression of ``+``, ``-`` and ``*`` (parsed, never `eval`-ed)."""
+    def value(node: ast.AST) -> int:
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return node.value
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            return _OPS[type(node.op)](value(node.left), value(node.right))
+        raise ValueError(f"not an integer expression of + - *: {expression!r}")
+
+    return value(ast.parse(expression, mode="eval").body)
+
+
 def arithmetic_split(
-    holdout: float, max_operand: int = 9, ops: str = "+", max_answer: int | None = None, seed: int = 0
+    holdout: float, max_operand: int = 9, ops: str = "+", max_answer: int | None = None, seed: int = 0,
+    forms: Sequence[str] = (),
 ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """Every distinct question (answers in ``[0, max_answer]``), split into training and held-out rows.
 
-    The split is by question, so no held-out question is ever trained on: held-out accuracy measures what
-    the policy learned about the operation, not what it memorised.
+    Questions are ``a<op>b`` for each of ``ops``, or each of ``forms`` (templates over ``{a}`` and ``{b}``,
+    e.g. ``"{a}+{b}-{b}"``) when given. The split is by question, so no held-out question is ever trained
+    on: held-out accuracy measures what the policy learned about the operation, not what it memorised.
     """
-    questions = [(a, op, b) for op in ops for a in range(max_operand + 1) for b in range(max_operand + 1)]
-    rows = [{"question": f"{a}{op}{b}", "answer": str(_value(a, op, b))} for a, op, b in questions
-            if 0 <= _value(a, op, b) <= (max_answer if max_answer is not None else 10**9)]
+    templates = list(forms) or [f"{{a}}{op}{{b}}" for op in ops]
+    texts = [t.format(a=a, b=b) for t in templates for a in range(max_operand + 1) for b in range(max_operand + 1)]
+    top = max_answer if max_answer is not None else 10**9
+    rows = [{"question": q, "answer": str(evaluate(q))} for q in dict.fromkeys(texts) if 0 <= evaluate(q) <= top]
     random.Random(seed).shuffle(rows)
     cut = round(len(rows) * holdout)
     return rows[cut:], rows[:cut]
@@ -115,7 +135,7 @@ def write_jsonl(path: str | Path, rows: list[dict[str, str]]) -> Path:
 
 
 def write_arithmetic(path: str | Path, rows: int, max_operand: int = 9, ops: str = "+", seed: int = 0,
-                     holdout: float | None = None, max_answer: int | None = None) -> Path:
+                     holdout: float | None = None, max_answer: int | None = None, forms: Sequence[str] = ()) -> Path:
     """Write `arithmetic_rows` as JSONL to ``path``; with ``holdout``, `arithmetic_split` instead.
 
     With ``holdout`` the training rows are every training question repeated to ``rows`` rows, and the
@@ -123,6 +143,6 @@ def write_arithmetic(path: str | Path, rows: int, max_operand: int = 9, ops: str
     """
     if holdout is None:
         return write_jsonl(path, arithmetic_rows(rows, max_operand, ops, seed))
-    train, heldout = arithmetic_split(holdout, max_operand, ops, max_answer, seed)
+    train, heldout = arithmetic_split(holdout, max_operand, ops, max_answer, seed, forms)
     write_jsonl(Path(path).with_name("heldout.jsonl"), heldout)
     return write_jsonl(path, [train[i % len(train)] for i in range(max(rows, len(train)))])
