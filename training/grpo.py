@@ -192,6 +192,10 @@ def heldout_rows(settings: Mapping[str, Any], tokenizer: Any, output_dir: Path) 
     import datasets
 
     block, data = settings.get("eval") or {}, settings["dataset"]
+    for key in sorted(set(block) - heldout.KEYS):  # checked before training, not after it
+        raise ConfigError(f"eval.{key} is not a setting.{did_you_mean(key, heldout.KEYS)}")
+    if settings.get("warmup") is not None:
+        warmup.settings(settings["warmup"] or {})
     path = block.get("path")
     if path is None and (data.get("tiny_arithmetic") or {}).get("holdout"):
         path = output_dir / "data" / "heldout.jsonl"
