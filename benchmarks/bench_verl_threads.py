@@ -5,8 +5,9 @@ verification holds the GIL, so extra threads add nothing; rewardkit scores in wo
 per core), so throughput should grow with threads up to the cores. The peer is math-verify called the
 same way (``parse`` + ``verify``, timeouts off: its ``signal.alarm`` timeouts fail off the main thread).
 
-Pairs are symbolic golds (``\\frac{\\sqrt{k}}{m}``, ``a\\sqrt{b}``, ...) against model answers written
-another way (``\\sqrt{k}/m``, ``\\sqrt{a^2 b}``, ...), every one distinct so no cache helps, one in six wrong.
+Pairs are symbolic golds (``\\frac{\\sqrt{k}}{m}``, ``a\\sqrt{b}``, ``\\frac{x^2-a^2}{x-a}``, ``x^3+6x^2+12x+8``,
+...) against model answers written another way (``\\sqrt{k}/m``, ``\\sqrt{a^2 b}``, ``x+a``, ``(x+2)^3``, ...),
+every one distinct so no cache helps, one in eight wrong.
 
     python benchmarks/bench_verl_threads.py [--samples 300] [--repeats 5] [--workers N]
 """
@@ -23,6 +24,7 @@ from collections.abc import Callable, Sequence
 
 Pair = tuple[str, str, bool]  # gold, model answer, equivalent
 THREADS = (1, 2, 4)
+NON_SQUARES = [x for x in range(2, 400) if int(x**0.5) ** 2 != x]
 
 
 def pairs(n: int, seed: int = 0) -> list[Pair]:
@@ -30,18 +32,22 @@ def pairs(n: int, seed: int = 0) -> list[Pair]:
     out: list[Pair] = []
     seen: set[tuple[str, str]] = set()
     while len(out) < n:
-        k = rng.choice([x for x in range(2, 400) if int(x**0.5) ** 2 != x])
-        m, a = rng.randint(2, 60), rng.randint(2, 30)
-        family = len(out) % 6
+        k = rng.choice(NON_SQUARES)
+        m, a = rng.randint(2, 60), rng.randint(2, 999)  # wide: families of one parameter need many values
+        family = len(out) % 8
         if family == 0:
             pair = (f"\\frac{{\\sqrt{{{k}}}}}{{{m}}}", f"\\sqrt{{{k}}}/{m}", True)
         elif family == 1:
             pair = (f"\\frac{{\\sqrt{{{k}}}}}{{{m}}}", f"\\frac{{{k}}}{{{m}\\sqrt{{{k}}}}}", True)
         elif family == 2:
-            pair = (f"{a}\\sqrt{{{k}}}", f"\\sqrt{{{a * a * k}}}", True)
+            pair = (f"{a % 30 + 2}\\sqrt{{{k}}}", f"\\sqrt{{{(a % 30 + 2) ** 2 * k}}}", True)
         elif family == 3:
-            pair = (f"\\frac{{1}}{{\\sqrt{{{k}}}}}", f"\\frac{{\\sqrt{{{k}}}}}{{{k}}}", True)
+            pair = (f"\\frac{{x^2-{a * a}}}{{x-{a}}}", f"x+{a}", True)
         elif family == 4:
+            pair = (f"\\frac{{1}}{{x+{a}}}+\\frac{{1}}{{x-{a}}}", f"\\frac{{2x}}{{x^2-{a * a}}}", True)
+        elif family == 5:
+            pair = (f"x^3+{3 * a}x^2+{3 * a * a}x+{a**3}", f"(x+{a})^3", True)
+        elif family == 6:
             pair = (f"\\sqrt{{{k}}}-1", f"\\frac{{{k - 1}}}{{\\sqrt{{{k}}}+1}}", True)
         else:
             pair = (f"\\frac{{\\sqrt{{{k}}}}}{{{m}}}", f"\\frac{{\\sqrt{{{k + 1}}}}}{{{m}}}", False)
