@@ -2,7 +2,7 @@
 
 Python blocks are executed; in shell blocks, every ``rewardkit ...`` command is run and must exit 0. Both run
 in a scratch directory holding a copy of ``examples/`` (so the docs' relative paths work and nothing lands in
-the checkout). Install lines (``pip ...``), long-running servers (``rewardkit serve``), training and benchmark
+the checkout). A block preceded by ``<!-- test: NAME -->`` is run by that page's own test. Install lines (``pip ...``), long-running servers (``rewardkit serve``), training and benchmark
 runs are not executed here; a block preceded by ``<!-- not run: reason -->`` is skipped, with its reason.
 """
 
@@ -20,7 +20,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted({ROOT / "README.md", *ROOT.glob("docs/**/*.md"), ROOT / "rewardkit/server/README.md"})
-_BLOCK = re.compile(r"(<!-- not run: [^>]*-->\s*)?```(python|bash)\n(.*?)```", re.S)
+# ``<!-- test: NAME -->``: the block is run by a named test of its own page (with the setup it needs).
+_BLOCK = re.compile(r"(<!-- (?:not run|test): [^>]*-->\s*)?```(python|bash)\n(.*?)```", re.S)
 _NOT_RUN_COMMANDS = ("rewardkit serve",)
 
 

@@ -185,9 +185,7 @@ def _judge_wrong(row: Row, score: Score, bottom: float, result: RewardCheck) -> 
 
 def _tolerance(leaf: Term, family: str | None, width: float) -> float:
     declared = leaf.spec.check_tolerance if leaf.spec is not None else 0.0
-    if declared > 0:
-        return declared
-    return 0.2 * width if family == "judge" else 1e-9
+    return declared * width if declared > 0 else 1e-9
 
 
 def _sample(row: Mapping[str, Any], completion: Completion, reference_column: str) -> Sample:

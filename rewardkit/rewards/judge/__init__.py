@@ -40,7 +40,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ...errors import ConfigError
 from ...hookspecs import hookimpl
+from ...preflight import dont_know, gold_text
 from ...types import RewardSpec, Sample, Score
 from .config import JudgeParams
 
@@ -55,7 +57,22 @@ def judge_batch(samples: Sequence[Sample], params: JudgeParams) -> list[Score]:
 
 
 #: Every judge kind is audited with the judge injection rows and calls a server.
-_JUDGE: dict[str, Any] = {"family": "judge", "cost": "network"}
+def _check_judge(params: Any) -> None:
+    """A judge that cannot work fails when the config is read, not as a run of masked rows."""
+    from .scoring import require_model
+
+    require_model(params)
+    if getattr(params, "backend", "openai") == "openai":
+        try:
+            import httpx  # noqa: F401
+        except ImportError:
+            raise ConfigError("the judge's openai backend needs httpx: pip install 'rewardkit[judge]'") from None
+
+
+# Judges may be noisy: in `rewardkit check` the gold need only come within a fifth of the range of the top.
+_JUDGE: dict[str, Any] = {"family": "judge", "cost": "network", "gold_completion": gold_text,
+                          "wrong_completion": dont_know, "check_tolerance": 0.2,
+                          "validate": _check_judge}
 
 
 def _kinds() -> list[RewardSpec]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ...hookspecs import hookimpl
 from ...params import param
 from ...types import RewardSpec, Sample, Score
+from .preflight import boxed_gold, wrong_answer
 
 if TYPE_CHECKING:
     from .compare import Limits, Verdict
@@ -70,6 +71,9 @@ def register_rewards(register: Callable[[RewardSpec], None]) -> None:
             fn=score_math,
             needs_reference=True,
             timeout_s=30.0,
+            family="math",
+            gold_completion=boxed_gold,
+            wrong_completion=wrong_answer,
         )
     )
 
