@@ -2,8 +2,9 @@
 
 Python blocks are executed; in shell blocks, every ``rewardkit ...`` command is run and must exit 0. Both run
 in a scratch directory holding a copy of ``examples/`` (so the docs' relative paths work and nothing lands in
-the checkout). A block preceded by ``<!-- test: NAME -->`` is run by that page's own test. Install lines (``pip ...``), long-running servers (``rewardkit serve``), training and benchmark
-runs are not executed here; a block preceded by ``<!-- not run: reason -->`` is skipped, with its reason.
+the checkout). A block preceded by ``<!-- test: NAME -->`` is run by that page's own test. Install lines
+(``pip ...``), long-running servers (``rewardkit serve``), training and benchmark runs are not executed here;
+a block preceded by ``<!-- not run: reason -->`` is skipped, with its reason.
 """
 
 from __future__ import annotations
