@@ -227,16 +227,18 @@ def describe(name: str, as_json: bool) -> None:
     info = {
         "name": spec.name, "plugin": spec.plugin, "distribution": plugin_distribution(spec.plugin),
         "description": spec.description, "range": [lo, hi],
-        "columns": list(spec.columns), "needs_reference": spec.needs_reference, "timeout_s": spec.timeout_s,
+        "columns": list(spec.columns), "reads": spec.reads, "needs_reference": spec.needs_reference,
+        "timeout_s": spec.timeout_s,
         "params": [p.__dict__ for p in describe_params(spec.params)],
     }
     if as_json:
         click.echo(json.dumps(info, indent=2, default=str))
         return
-    out = Console(highlight=False)
+    out = Console(highlight=False, soft_wrap=True)
     out.print(f"[bold]{spec.name}[/]  (plugin {spec.plugin}; {info['distribution']})")
     out.print(spec.description, markup=False)
-    needs = ", ".join(["reference answer"] * spec.needs_reference + list(spec.columns)) or "nothing"
+    wanted = ["reference answer"] * spec.needs_reference + list(spec.columns) + [spec.reads] * bool(spec.reads)
+    needs = ", ".join(wanted) or "nothing"
     out.print(f"range: [{lo}, {hi}]    needs: {needs}    time budget: {spec.timeout_s:g} s", markup=False)
     table = Table(title="parameters", title_justify="left")
     for column in ("name", "type", "default", "description"):

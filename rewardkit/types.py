@@ -229,6 +229,7 @@ class RewardSpec:
     columns_for: Callable[[Any], tuple[str, ...]] | None = None
     columns_hint: str = ""
     group_key: Callable[[Sample, Any], str] | None = None
+    reads: str = ""
 
     def __post_init__(self) -> None:
         if (self.fn is None) == (self.batch_fn is None):

@@ -314,3 +314,25 @@ from rewardkit.cli import main
 sys.argv = ["rewardkit", "score", sys.argv[1], "-r", "slow", "-o", "out.jsonl", "-j", "0", "--chunk-lines", "1"]
 main()
 '''
+
+
+# -- what a term declares ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("completion", ["```python\nprint(1)\n```", "no code at all"])
+def test_code_on_a_row_without_tests_does_not_apply(completion: str) -> None:
+    # Before: 0.0 on rows without tests, so a math row in a mixed dataset trained code toward 0.
+    scored = compose(["code"]).score(completions=[completion], task=["math"])[0]
+    assert scored.scores["code"].status is Status.NOT_APPLICABLE and scored.total is None
+
+
+def test_describe_code_names_the_test_columns(tmp_path: Path) -> None:
+    out = run_cli("describe", "code", cwd=tmp_path).stdout
+    assert "needs: one test format per row: 'tests'" in out and "'test' + 'entry_point' (HumanEval)" in out
+
+
+def test_a_judge_without_a_model_fails_when_the_config_is_read() -> None:
+    from rewardkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"rewards\[0\] \(judge\): the judge reward needs params.model"):
+        compose([{"name": "judge"}])

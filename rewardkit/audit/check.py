@@ -22,19 +22,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from ..config import CompositionConfig, Term
 from ..errors import InputError
 from ..evaluate import evaluate_chunk
+from ..preflight import dont_know, gold_text
 from ..types import Completion, Sample, Score, Status
-from .runner import family_of, solo_config
+from .runner import solo_config
 
 #: Columns that may hold a reference program, tried in order when the gold column has none.
-SOLUTION_COLUMNS = ("canonical_solution", "solution", "code", "solutions")
-GRADER_FAMILIES = frozenset({"math", "code", "judge"})
 _CHUNK = 256
 _LISTED = 10
 
@@ -106,14 +104,14 @@ def check_dataset(config: CompositionConfig, rows: Sequence[Row], gold_column: s
     results = []
     for leaf in config.leaves:
         assert leaf.spec is not None
-        family = family_of(leaf.spec)
-        grader = (family in GRADER_FAMILIES or leaf.spec.gold_completion is not None
-                  or (family is None and leaf.spec.needs_reference))  # fmt: skip
+        # A grader declares how to build its gold completion; a plugin reward that reads a gold is checked
+        # with the gold as text.
+        grader = leaf.spec.gold_completion is not None or leaf.spec.needs_reference
         result = RewardCheck(leaf.path, leaf.spec.name, grader, leaf.spec.needs_reference, rows=len(rows))
         _check_columns(config, leaf, rows, result)
         if grader:
             for start in range(0, len(rows), _CHUNK):
-                _check_scores(config, leaf, family, rows[start : start + _CHUNK], gold_column, result)
+                _check_scores(config, leaf, rows[start : start + _CHUNK], gold_column, result)
         results.append(result)
     return results
 
@@ -130,17 +128,17 @@ def _check_columns(config: CompositionConfig, leaf: Term, rows: Sequence[Row], r
                 result.na_lines.add(row.line)  # the reward will not apply: reported once, here
 
 
-def _check_scores(config: CompositionConfig, leaf: Term, family: str | None, rows: Sequence[Row],
+def _check_scores(config: CompositionConfig, leaf: Term, rows: Sequence[Row],
                   gold_column: str | None, result: RewardCheck) -> None:  # fmt: skip
     solo = solo_config(config, leaf)
-    golds = [_gold_completion(r.data, config.reference_column, gold_column, family, leaf) for r in rows]
-    wrongs = [_wrong_completion(r.data, config.reference_column, family, leaf) for r in rows]
+    golds = [_gold_completion(r.data, config.reference_column, gold_column, leaf) for r in rows]
+    wrongs = [_wrong_completion(r.data, config.reference_column, leaf) for r in rows]
     gold_rows = [(r, g) for r, g in zip(rows, golds, strict=True) if g is not None]
     wrong_rows = [(r, w) for r, w in zip(rows, wrongs, strict=True) if w is not None]  # None: none buildable
     samples = [_sample(r.data, g, config.reference_column) for r, g in gold_rows + wrong_rows]
     scores = [s.scores[leaf.path] for s in evaluate_chunk(solo, samples)]
     lo, hi = leaf.output_range()
-    tol = _tolerance(leaf, family, hi - lo)
+    tol = _tolerance(leaf, hi - lo)
     for (row, _), score in zip(gold_rows, scores, strict=False):
         _judge_gold(leaf, row, score, hi - tol, result)
     for (row, _), score in zip(wrong_rows, scores[len(gold_rows) :], strict=True):
@@ -183,7 +181,7 @@ def _judge_wrong(row: Row, score: Score, bottom: float, result: RewardCheck) -> 
         result.wrong_min += 1
 
 
-def _tolerance(leaf: Term, family: str | None, width: float) -> float:
+def _tolerance(leaf: Term, width: float) -> float:
     declared = leaf.spec.check_tolerance if leaf.spec is not None else 0.0
     return declared * width if declared > 0 else 1e-9
 
@@ -193,59 +191,19 @@ def _sample(row: Mapping[str, Any], completion: Completion, reference_column: st
     return Sample(completion, row.get("prompt"), row.get(reference_column), columns)
 
 
-def _gold_completion(row: Mapping[str, Any], ref: str, gold_column: str | None, family: str | None,
-                     leaf: Term) -> Completion | None:  # fmt: skip
-    if leaf.spec is not None and leaf.spec.gold_completion is not None:
-        return leaf.spec.gold_completion(row, row.get(gold_column or ref), leaf.params)
-    if family == "code":
-        code = _solution(row, gold_column or ref)
-        return None if code is None else _fenced(code, getattr(leaf.params, "language", "python"))
-    gold = row.get(gold_column or ref)
-    if gold is None or not str(gold).strip():
-        return None
-    gold = str(gold)
-    if family == "math" and "\\boxed" not in gold:
-        return f"The final answer is $\\boxed{{{gold}}}$."
-    return gold
+def _gold_completion(row: Mapping[str, Any], ref: str, gold_column: str | None, leaf: Term) -> Completion | None:
+    """The reward's own gold builder; rewards that read a gold but declare none get the gold as text."""
+    spec = leaf.spec
+    assert spec is not None
+    build = spec.gold_completion or gold_text
+    return build(row, row.get(gold_column or ref), leaf.params)
 
 
-def _solution(row: Mapping[str, Any], column: str) -> str | None:
-    for name in (column, *SOLUTION_COLUMNS):
-        value = row.get(name)
-        if isinstance(value, str) and name == "solutions" and value.lstrip().startswith("["):
-            value = json.loads(value)  # APPS stores its solutions as a JSON string
-        if isinstance(value, list):
-            value = value[0] if value else None
-        if isinstance(value, str) and value.strip():
-            return value
-    return None
-
-
-def _fenced(code: str, language: str) -> str:
-    return code if "```" in code else f"```{language}\n{code}\n```"
-
-
-def _wrong_completion(row: Mapping[str, Any], ref: str, family: str | None, leaf: Term) -> Completion | None:
-    if leaf.spec is not None and leaf.spec.wrong_completion is not None:
-        return leaf.spec.wrong_completion(row, row.get(ref), leaf.params)
-    if family == "code":
-        language = getattr(leaf.params, "language", "python")
-        return _fenced("int main() { return 0; }" if language == "cpp" else "pass", language)
-    if family == "math":
-        return f"The final answer is $\\boxed{{{_wrong_math(str(row.get(ref) or ''))}}}$."
-    return "I don't know."
-
-
-def _wrong_math(gold: str) -> str:
-    """An answer that must not match the gold: another choice letter, the gold plus one, or a sentinel."""
-    from ..rewards.math.compare import prepare_gold
-
-    g = prepare_gold(gold)
-    if g.choice is not None:
-        return "A" if g.choice != "A" else "B"
-    if g.number is not None and g.number.value.denominator == 1 and not g.number.percent:
-        return str(g.number.value + Fraction(1))
-    return "-987654321" if "987654321" not in gold else "-123456789"
+def _wrong_completion(row: Mapping[str, Any], ref: str, leaf: Term) -> Completion | None:
+    spec = leaf.spec
+    assert spec is not None
+    build = spec.wrong_completion or dont_know
+    return build(row, row.get(ref), leaf.params)
 
 
 def iter_problem_lines(result: RewardCheck) -> Iterator[str]:

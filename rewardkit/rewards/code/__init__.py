@@ -20,6 +20,7 @@ from ...types import RewardSpec, Sample, Score, prompt_text
 from .executor import Executor, Limits, Run
 from .extract import extract_code
 from .formats import NoTests, Plan, build_plan
+from .preflight import empty_program, reference_program
 
 __all__ = ["CodeParams", "make_code_reward", "register_rewards", "score_batch"]
 
@@ -53,13 +54,15 @@ def local_executor(params: Any) -> Executor:
 
 def _plan(sample: Sample, params: Any) -> Plan | Score:
     code = extract_code(sample.text, params.language, params.bare_code)
-    if code is None:
-        return Score.ok(0.0, f"no ```{params.language} code block in the completion", passed=0)
     try:
-        return build_plan(sample.columns, code, params.language, params.limits(), params.max_tests,
+        # The tests first: a row without tests is not_applicable, whatever the completion holds.
+        plan = build_plan(sample.columns, code or "", params.language, params.limits(), params.max_tests,
                           prompt_text(sample.prompt))  # fmt: skip
     except NoTests as exc:
         return Score.not_applicable(str(exc))
+    if code is None:
+        return Score.ok(0.0, f"no ```{params.language} code block in the completion", passed=0)
+    return plan
 
 
 _rows = itertools.count()
@@ -100,6 +103,14 @@ def score_batch(
     return scores
 
 
+#: What every code reward (local or remote) declares: audit family, preflight builders, cost, what it reads.
+_DECLARED: dict[str, Any] = {
+    "family": "code", "cost": "process", "gold_completion": reference_program, "wrong_completion": empty_program,
+    "reads": "one test format per row: 'tests' (stdin/stdout list), 'input_output' (APPS, with optional "
+             "'fn_name'), 'test' + 'entry_point' (HumanEval), 'test_list' (+ 'test_setup_code', MBPP)",
+}
+
+
 def make_code_reward(
     name: str, description: str, params: type, executor_factory: Callable[[Any], Executor]
 ) -> RewardSpec:
@@ -109,7 +120,7 @@ def make_code_reward(
     """
     return RewardSpec(name=name, description=description, params=params, range=(0.0, 1.0),
                       batch_fn=functools.partial(score_batch, executor_factory=executor_factory),
-                      timeout_s=120.0)  # fmt: skip
+                      timeout_s=120.0, **_DECLARED)  # fmt: skip
 
 
 @hookimpl
@@ -118,5 +129,5 @@ def register_rewards(register: Callable[[RewardSpec], None]) -> None:
         name="code",
         description="Fraction of the row's tests (HumanEval, MBPP, stdin/stdout, APPS) the program passes, "
                     "run in a hardened local sandbox.",
-        params=CodeParams, range=(0.0, 1.0), batch_fn=score_batch, timeout_s=120.0,
+        params=CodeParams, range=(0.0, 1.0), batch_fn=score_batch, timeout_s=120.0, **_DECLARED,
     ))  # fmt: skip
