@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -93,10 +94,21 @@ def check_settings(data: Mapping[str, Any], path: str | Path) -> None:
 def resolve_model(block: Mapping[str, Any], output_dir: Path, seed: int) -> str:
     """A local path or hub id; a ``tiny`` block builds a random model under ``output_dir`` first."""
     if "tiny" in block:
-        return str(tiny.build_model(output_dir / "tiny-model", block["tiny"] or {}, seed=seed))
+        return str(tiny.build_model(output_dir / f"tiny-model{rank_suffix()}", block["tiny"] or {}, seed=seed))
     if "path" not in block:
         raise ConfigError("model: give 'path' (a local directory or hub id) or a 'tiny' block")
     return str(block["path"])
+
+
+def rank_suffix() -> str:
+    """``""`` in the main (or only) process, ``-rank<N>`` in the others launched by accelerate/torchrun.
+
+    Generated files (tiny model, tiny data) go to per-process paths: each process builds the same files
+    from the same seed, and none reads a file another is still writing. (Accelerate's own barrier would
+    need its state created here, before TrainingArguments creates it with ``use_cpu``.)
+    """
+    rank = int(os.environ.get("RANK", "0") or 0)
+    return "" if rank == 0 else f"-rank{rank}"
 
 
 def lora_config(block: Mapping[str, Any]) -> Any:
@@ -116,7 +128,7 @@ def load_rows(block: Mapping[str, Any], output_dir: Path, seed: int) -> Any:
 
     if "tiny_arithmetic" in block:
         settings = {"seed": seed, **(block["tiny_arithmetic"] or {})}
-        path = tiny.write_arithmetic(output_dir / "data" / "arithmetic.jsonl", **settings)
+        path = tiny.write_arithmetic(output_dir / f"data{rank_suffix()}" / "arithmetic.jsonl", **settings)
         return datasets.load_dataset("json", data_files=str(path), split="train")
     if "hub" in block:
         return datasets.load_dataset(**block["hub"])
@@ -198,7 +210,7 @@ def heldout_rows(settings: Mapping[str, Any], tokenizer: Any, output_dir: Path) 
         warmup.settings(settings["warmup"] or {})
     path = block.get("path")
     if path is None and (data.get("tiny_arithmetic") or {}).get("holdout"):
-        path = output_dir / "data" / "heldout.jsonl"
+        path = output_dir / f"data{rank_suffix()}" / "heldout.jsonl"
     if path is None or not Path(path).is_file():
         raise ConfigError(f"eval: give eval.path (a JSONL file of held-out questions); {path} is not a file")
     rows = datasets.load_dataset("json", data_files=str(path), split="train")
@@ -241,30 +253,6 @@ def _yaml_float(value: Any, default: Any) -> Any:
     return value
 
 
-class MetricsFile:
-    """A TrainerCallback-shaped object appending each log entry to a JSONL file as it arrives."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.write_text("", encoding="utf-8")
-
-    def on_log(self, args: Any, state: Any, control: Any, logs: Mapping[str, Any] | None = None,
-               **kwargs: Any) -> None:
-        if logs:
-            entry = {"step": state.global_step, **logs}
-            with self.path.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(entry, default=float) + "\n")
-
-
-def make_callback(path: Path) -> Any:
-    from transformers import TrainerCallback
-
-    class _Callback(MetricsFile, TrainerCallback):
-        pass
-
-    return _Callback(path)
-
-
 @dataclasses.dataclass
 class Parts:
     """Everything `train` hands to GRPOTrainer, built from a config by `prepare`."""
@@ -298,7 +286,7 @@ def make_trainer(parts: Parts, output_dir: Path, report_every: int | None = None
     """The GRPOTrainer, with the metrics file and the readable progress output in place of the default."""
     from trl.trainer.grpo_trainer import GRPOTrainer
 
-    callbacks = [make_callback(output_dir / "metrics.jsonl"),
+    callbacks = [progress.metrics_callback(output_dir / "metrics.jsonl"),
                  progress.make_callback([f.__name__ for f in parts.funcs], report_every)]
     trainer = GRPOTrainer(model=parts.model_path, reward_funcs=parts.funcs, args=parts.args,
                           train_dataset=parts.dataset, processing_class=parts.tokenizer,
@@ -347,7 +335,7 @@ def train(settings: Mapping[str, Any], output_dir: Path) -> dict[str, Any]:
     terms = [f.__name__ for f in parts.funcs]
     image = progress.plot(output_dir / "metrics.jsonl", terms)
     extra["plot"] = str(image) if image else None
-    return {**summarize(trainer.state.log_history, terms), **extra}
+    return {**progress.summarize(trainer.state.log_history, terms), **extra}
 
 
 def _quiet_libraries() -> None:
@@ -357,18 +345,6 @@ def _quiet_libraries() -> None:
 
     datasets.disable_progress_bars()
     logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-
-
-def summarize(history: Sequence[Mapping[str, Any]], terms: Sequence[str], window: int = 3) -> dict[str, Any]:
-    """Mean reward over the first and last ``window`` logged steps, overall and per term."""
-    steps = [h for h in history if "reward" in h]
-    out: dict[str, Any] = {"logged_steps": len(steps)}
-    for key in ["reward", *(f"rewards/{t}/mean" for t in terms)]:
-        values = [float(h[key]) for h in steps if key in h]
-        if values:
-            first, last = values[:window], values[-window:]
-            out[key] = {"first": sum(first) / len(first), "last": sum(last) / len(last)}
-    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -104,6 +104,42 @@ class Progress:
             self.bar = None
 
 
+class MetricsFile:
+    """A TrainerCallback-shaped object appending each log entry to a JSONL file as it arrives."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.write_text("", encoding="utf-8")
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: Mapping[str, Any] | None = None,
+               **kwargs: Any) -> None:
+        if logs and getattr(state, "is_world_process_zero", True):  # one writer under accelerate launch
+            entry = {"step": state.global_step, **logs}
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(entry, default=float) + "\n")
+
+
+def metrics_callback(path: Path) -> Any:
+    from transformers import TrainerCallback
+
+    class _Callback(MetricsFile, TrainerCallback):
+        pass
+
+    return _Callback(path)
+
+
+def summarize(history: Sequence[Mapping[str, Any]], terms: Sequence[str], window: int = 3) -> dict[str, Any]:
+    """Mean reward over the first and last ``window`` logged steps, overall and per term."""
+    steps = [h for h in history if "reward" in h]
+    out: dict[str, Any] = {"logged_steps": len(steps)}
+    for key in ["reward", *(f"rewards/{t}/mean" for t in terms)]:
+        values = [float(h[key]) for h in steps if key in h]
+        if values:
+            first, last = values[:window], values[-window:]
+            out[key] = {"first": sum(first) / len(first), "last": sum(last) / len(last)}
+    return out
+
+
 def make_callback(terms: Sequence[str], report_every: int | None = None) -> Any:
     from transformers import TrainerCallback
 

@@ -130,7 +130,9 @@ def arithmetic_split(
 def write_jsonl(path: str | Path, rows: list[dict[str, str]]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    text = "".join(json.dumps(row) + "\n" for row in rows)
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:  # a reader in another process is safe
+        path.write_text(text, encoding="utf-8")
     return path
 
 

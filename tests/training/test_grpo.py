@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rewardkit.errors import ConfigError
-from training import grpo, tiny
+from training import grpo, progress, tiny
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "training" / "configs" / "tiny-cpu.yaml"
@@ -77,7 +77,7 @@ def test_prompts_are_chat_or_plain_with_the_system_prompt(tmp_path: Path) -> Non
 def test_summarize_compares_first_and_last_logged_steps() -> None:
     history = [{"reward": r, "rewards/math/mean": r / 2} for r in (0.0, 0.1, 0.2, 0.5, 0.9, 1.0, 1.1)]
     history.append({"train_runtime": 3.0})
-    summary = grpo.summarize(history, ["math"])
+    summary = progress.summarize(history, ["math"])
     assert summary["logged_steps"] == 7
     assert summary["reward"]["first"] == pytest.approx(0.1) and summary["reward"]["last"] == pytest.approx(1.0)
     assert summary["rewards/math/mean"]["last"] == pytest.approx(0.5)
