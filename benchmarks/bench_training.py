@@ -89,6 +89,9 @@ def run(reward: Timed, rows: list[dict[str, Any]], args: argparse.Namespace, wor
     trainer = GRPOTrainer(model=str(model), reward_funcs=[reward], args=config,
                           train_dataset=datasets.Dataset.from_list(rows),
                           processing_class=AutoTokenizer.from_pretrained(str(model)), callbacks=[Stamp()])
+    from training.progress import quiet_default_printing
+
+    quiet_default_printing(trainer)  # no 1,000-character log lines
     start = time.perf_counter()
     trainer.train()
     steps = [b - a for a, b in zip([start, *stamps], stamps, strict=False)][1:]  # the first step warms up
