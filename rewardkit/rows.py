@@ -14,6 +14,8 @@ Decided here and nowhere else:
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -174,3 +176,29 @@ def require_columns(config: Any, columns: set[str] | None, where: str, option: s
                 f"{where}: term {term.path!r} needs column {missing[0]!r} with these parameters, and no row has "
                 f"it (columns: {seen}). {spec.columns_hint}".rstrip()
             )
+
+
+#: Columns that carry a row's code tests (HumanEval, MBPP, APPS/TACO, stdin/stdout lists).
+TEST_COLUMNS = ("test", "entry_point", "test_list", "test_setup_code", "tests", "input_output")
+
+
+def label_columns(label: Any, reference_column: str) -> dict[str, Any]:
+    """The row columns a trainer's label carries (OpenRLHF's ``labels``, verl's ``ground_truth``).
+
+    A label is the gold answer, or, for code, the row's tests as an object or a JSON string of one (verl and
+    PRIME store ``{"inputs": [...], "outputs": [...]}`` or a HumanEval/MBPP row there); tests become their
+    columns, so the code reward runs them instead of reading them as an answer.
+    """
+    value = label
+    if isinstance(label, str) and label[:1] in ("{", "["):
+        with contextlib.suppress(ValueError, RecursionError):
+            value = json.loads(label)
+    if isinstance(value, dict):
+        keys = set(value)
+        if keys & {*TEST_COLUMNS, reference_column}:
+            return dict(value)
+        if {"inputs", "outputs"} <= keys:  # APPS/TACO's input_output object on its own
+            return {"input_output": value}
+    elif isinstance(value, list) and value and all(isinstance(t, dict) for t in value):
+        return {"tests": value}  # stdin/stdout tests: [{"input": ..., "output": ...}]
+    return {reference_column: label}

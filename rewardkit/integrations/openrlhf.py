@@ -35,8 +35,6 @@ What OpenRLHF 0.11.2 does, read from its wheel (``openrlhf/utils/agent.py``, ``S
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import os
 import threading
@@ -47,7 +45,7 @@ from ..budget import ErrorBudget
 from ..config import CompositionConfig, load_config, parse_config, walk_all
 from ..errors import InputError, did_you_mean
 from ..evaluate import Scored
-from ..rows import row_sample, strip_prompt
+from ..rows import label_columns, row_sample, strip_prompt
 from ..scorer import Scorer
 from ..stats import MASKED, TermStats
 from ..types import Sample
@@ -61,7 +59,6 @@ REQUEST_KEYS = ("query", "prompts", "labels")
 #: Per-sample flag in ``extra_logs``: the row could not be scored (the reason is in the server's log).
 INVALID = "rewardkit/invalid"
 #: Columns the ``code`` reward reads its tests from, when a label carries them.
-TEST_COLUMNS = ("test", "entry_point", "test_list", "test_setup_code", "tests", "input_output")
 #: Deepest label accepted: deeper values cost recursion in pickling and in rewards.
 MAX_DEPTH = 64
 _TAIL = 256  # characters of the prompt's end searched for in a query whose prompt was cut from the left
@@ -87,23 +84,6 @@ def response_of(query: str, prompt: str | None) -> str | None:
             return query[end:]
         at = query.find(tail, at + 1)
     return None
-
-
-def label_columns(label: Any, reference_column: str) -> dict[str, Any]:
-    """The row columns a label carries: the gold answer, or a row (gold column, code tests) as JSON."""
-    value = label
-    if isinstance(label, str) and label[:1] in ("{", "["):
-        with contextlib.suppress(ValueError, RecursionError):
-            value = json.loads(label)
-    if isinstance(value, dict):
-        keys = set(value)
-        if keys & {*TEST_COLUMNS, reference_column}:
-            return dict(value)
-        if {"inputs", "outputs"} <= keys:  # APPS/TACO's input_output object on its own
-            return {"input_output": value}
-    elif isinstance(value, list) and value and all(isinstance(t, dict) for t in value):
-        return {"tests": value}  # stdin/stdout tests: [{"input": ..., "output": ...}]
-    return {reference_column: label}
 
 
 def parse_request(doc: Any, reference_column: str, max_samples: int | None = None) -> list[Sample | str]:

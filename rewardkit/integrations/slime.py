@@ -8,12 +8,12 @@ retries any failure (connection or HTTP status) up to 10 times with exponential 
 stores the JSON reply as ``sample.reward``. slime reads it with ``Sample.get_reward_value``: the reply itself,
 or ``reply[args.reward_key]`` when ``--reward-key`` is set. Hence two replies:
 
-- ``POST /slime``: an object, ``{"score": total, <term>: value, ..., "rewardkit_masked": 0 or 1}``, for
+- ``POST /slime``: an object, ``{"score": total, <term>: value, ..., "rewardkit/masked": 0 or 1}``, for
   ``--reward-key score`` (the other keys stay on the sample for logging);
 - ``POST /slime/scalar``: the total alone, a bare JSON number, for slime without ``--reward-key``.
 
 slime cannot skip a sample, so a masked total (an infrastructure failure, or no term applying) is sent as
-the server's ``--null-reward`` (default 0.0) with ``rewardkit_masked`` 1, counted by the server's error
+the server's ``--null-reward`` (default 0.0) with ``rewardkit/masked`` 1, counted by the server's error
 budget; past the budget the server answers 503, which slime retries and then raises: a lasting outage stops
 the run instead of training on zeros. A term without a value is ``null`` in the object.
 
@@ -31,9 +31,10 @@ from typing import Any
 from ..errors import InputError
 from ..evaluate import Scored
 from ..rows import completion_problem, row_sample
+from ..stats import MASKED
 from ..types import Sample
 
-MASKED_KEY = "rewardkit_masked"
+MASKED_KEY = MASKED  # the one masked marker (rewardkit.stats)
 SCORE_KEY = "score"
 
 

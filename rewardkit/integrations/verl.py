@@ -43,7 +43,6 @@ are accepted and not read: row data reaches rewards through ``extra_info``.
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 import re
 import threading
@@ -55,7 +54,7 @@ from rewardkit.budget import ErrorBudget
 from rewardkit.config import CompositionConfig, parse_config, read_config_file, walk_all
 from rewardkit.errors import ConfigError
 from rewardkit.evaluate import Scored
-from rewardkit.rows import row_sample
+from rewardkit.rows import label_columns, row_sample
 from rewardkit.runner import default_workers
 from rewardkit.scorer import Scorer
 from rewardkit.stats import MASKED
@@ -79,7 +78,6 @@ _CODE_PATTERN = re.compile(
     r"primeintellect|kodcode|deepcoder)",
     re.IGNORECASE,
 )
-_TEST_COLUMNS = ("test", "entry_point", "test_list", "test_setup_code", "tests", "input_output")
 _TOP = 1e-9  # a float sum may land a hair under the range's top
 
 
@@ -210,33 +208,15 @@ def _plain(value: Any) -> Any:
     return tolist() if callable(tolist) and not isinstance(value, (str, bytes)) else value
 
 
-def _tests(ground_truth: Any) -> dict[str, Any]:
-    """Test columns from a code ground truth (verl and PRIME keep a JSON of tests there)."""
-    tests = ground_truth
-    if isinstance(tests, str):
-        try:
-            tests = json.loads(tests)
-        except json.JSONDecodeError:
-            return {}
-    if isinstance(tests, Mapping):
-        if any(k in tests for k in _TEST_COLUMNS):
-            return {k: _plain(tests[k]) for k in _TEST_COLUMNS if k in tests}
-        if "inputs" in tests and "outputs" in tests:
-            return {"input_output": {k: _plain(v) for k, v in tests.items()}}
-    elif isinstance(tests, list) and tests and all(isinstance(t, Mapping) for t in tests):
-        return {"tests": tests}
-    return {}
-
-
 def _sample(route: Route, solution_str: str, ground_truth: Any, extra_info: Any) -> Sample:
     info = dict(extra_info) if isinstance(extra_info, Mapping) else {}  # verl mutates its own copy
-    gold = _plain(ground_truth)
-    row = {**info, **_tests(gold)}
-    row["completion"] = solution_str
-    row["prompt"] = info.get("question", info.get("prompt"))
-    # Last, so an extra_info entry named like the gold column (gsm8k's worked "answer") cannot replace it.
-    row[route.config.reference_column] = gold if not isinstance(gold, (Mapping, list)) else None
-    return row_sample(row, route.config.reference_column)
+    reference = route.config.reference_column
+    carried = {k: _plain(v) for k, v in label_columns(_plain(ground_truth), reference).items()}
+    carried.setdefault(reference, None)  # a ground truth of tests is no gold answer
+    # The label's columns last, so an extra_info entry named like the gold column (gsm8k's worked "answer")
+    # cannot replace the gold.
+    row = {**info, **carried, "completion": solution_str, "prompt": info.get("question", info.get("prompt"))}
+    return row_sample(row, reference)
 
 
 def _acc(route: Route, scored: Scored) -> float:

@@ -77,7 +77,7 @@ def test_both_replies_are_the_composition_total(response: str, label: Any, total
 def test_the_object_reply_carries_every_term_and_the_masked_flag() -> None:
     [sample] = [Sample(PROMPT, "<think>a</think><answer>42</answer>", "42")]
     _rewards(MATH, [sample], "/slime", "score")
-    assert sample.reward == {"score": 1.2, "math": 1.0, "think_format": 1.0, "rewardkit_masked": 0.0}
+    assert sample.reward == {"score": 1.2, "math": 1.0, "think_format": 1.0, "rewardkit/masked": 0.0}
 
 
 def test_label_columns_and_chat_prompts_reach_the_rewards() -> None:
@@ -91,7 +91,7 @@ def test_label_columns_and_chat_prompts_reach_the_rewards() -> None:
 def test_a_masked_total_is_the_null_reward_flagged() -> None:
     samples = [Sample(PROMPT, "FAIL 42", "42")]
     assert _rewards({"rewards": ["flaky", "math"]}, samples, "/slime", "score", null_reward=-1.0) == [-1.0]
-    assert samples[0].reward["rewardkit_masked"] == 1.0 and samples[0].reward["flaky"] is None
+    assert samples[0].reward["rewardkit/masked"] == 1.0 and samples[0].reward["flaky"] is None
 
 
 def test_past_the_error_budget_slime_retries_then_raises() -> None:
@@ -107,7 +107,7 @@ def test_past_the_error_budget_slime_retries_then_raises() -> None:
         return got, None
 
     got, error = _with_server(config, test)
-    assert [g["rewardkit_masked"] for g in got] == [1.0, 1.0, 1.0]
+    assert [g["rewardkit/masked"] for g in got] == [1.0, 1.0, 1.0]
     assert isinstance(error, aiohttp.ClientResponseError) and error.status == 503  # loud, not silent zeros
 
 
