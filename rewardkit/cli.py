@@ -16,7 +16,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 from rich.table import Table
 
 from . import registry
-from .config import CompositionConfig, parse_config, read_config_file
+from .config import CompositionConfig, config_from_options, read_config_file
 from .errors import ConfigError, RewardkitError
 from .io import AtomicWriter, RowError, peek_columns
 from .params import describe_params
@@ -76,7 +76,7 @@ def score(source: Path, config_path: Path | None, reward_args: tuple[str, ...], 
           progress: bool | None, rejects: Path | None, report_path: Path | None, engine: str,
           ray_address: str | None) -> None:
     """Score every line of SOURCE (JSONL with a 'completion' field) and write it back with its rewards."""
-    config = _build_config(config_path, reward_args, reference_column)
+    config = config_from_options(config_path, reward_args, reference_column)
     if engine == "ray" and workers == 0:
         raise ConfigError("--engine ray needs -j N >= 1 (worker processes per Ray actor); -j 0 means in-process "
                           "scoring, which only --engine local does")
@@ -126,32 +126,6 @@ def score(source: Path, config_path: Path | None, reward_args: tuple[str, ...], 
         failed = True
     if report.invalid or failed:
         sys.exit(1)
-
-
-def _build_config(path: Path | None, reward_args: tuple[str, ...], reference_column: str | None
-                  ) -> CompositionConfig:
-    data: dict[str, Any] = read_config_file(path) if path is not None else {}
-    listed = data.get("rewards") or []
-    if isinstance(listed, (str, dict)):
-        where = f"{path}: " if path else ""
-        raise ConfigError(f"{where}'rewards' must be a list of terms, e.g. rewards: [{{name: math}}] or "
-                          f"rewards:\n  - name: math   (got {type(listed).__name__} {listed!r})")
-    terms = list(listed)
-    for arg in reward_args:
-        name, _, weight = arg.partition(":")
-        try:
-            terms.append({"name": name, "weight": float(weight) if weight else 1.0})
-        except ValueError:
-            raise ConfigError(f"--reward {arg!r}: the weight after ':' must be a number") from None
-    if not terms:
-        raise ConfigError("no rewards to score: pass --config FILE or -r NAME (see 'rewardkit list')")
-    data["rewards"] = terms
-    if reference_column:
-        data["reference_column"] = reference_column
-    try:
-        return parse_config(data)
-    except ConfigError as exc:
-        raise type(exc)(f"{path}: {exc}" if path else str(exc)) from None
 
 
 class _progress_bar:

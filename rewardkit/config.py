@@ -176,6 +176,34 @@ def parse_config(data: Any) -> CompositionConfig:
     return config
 
 
+def config_from_options(path: Path | None, reward_args: Sequence[str], reference_column: str | None
+                        ) -> CompositionConfig:
+    """The composition of a command line: ``--config FILE``, ``-r NAME[:WEIGHT]`` terms added to it, and the
+    gold column (``--reference-column``); the one reading shared by `score`, `check` and `serve`."""
+    data: dict[str, Any] = read_config_file(path) if path is not None else {}
+    listed = data.get("rewards") or []
+    if isinstance(listed, (str, dict)):
+        where = f"{path}: " if path else ""
+        raise ConfigError(f"{where}'rewards' must be a list of terms, e.g. rewards: [{{name: math}}] or "
+                          f"rewards:\n  - name: math   (got {type(listed).__name__} {listed!r})")
+    terms = list(listed)
+    for arg in reward_args:
+        name, _, weight = arg.partition(":")
+        try:
+            terms.append({"name": name, "weight": float(weight) if weight else 1.0})
+        except ValueError:
+            raise ConfigError(f"--reward {arg!r}: the weight after ':' must be a number") from None
+    if not terms:
+        raise ConfigError("no rewards to score: pass --config FILE or -r NAME (see 'rewardkit list')")
+    data["rewards"] = terms
+    if reference_column:
+        data["reference_column"] = reference_column
+    try:
+        return parse_config(data)
+    except ConfigError as exc:
+        raise type(exc)(f"{path}: {exc}" if path else str(exc)) from None
+
+
 def _parse_terms(items: Any, where: str, prefix: str) -> tuple[Term, ...]:
     if not isinstance(items, Sequence) or isinstance(items, str) or not items:
         raise ConfigError(f"{where} must be a non-empty list of terms")

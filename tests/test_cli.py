@@ -158,3 +158,50 @@ def test_score_on_ray_writes_the_same_file_as_local_scoring(tmp_path: Path) -> N
                  "-j", "1", "--chunk-lines", "8", cwd=tmp_path)
     assert local.returncode == 0 and on_ray.returncode == 0, on_ray.stderr
     assert (tmp_path / "ray.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize(("gold", "answer", "status", "verdict"), [
+    ("\\frac{1}{2}", "The answer is $0.5$.", 0, "EQUIVALENT"),
+    ("42", "The answer is definitely not 42.", 1, "NOT EQUIVALENT"),  # scripts can tell a miss apart
+])
+def test_verify_exit_status_says_the_verdict(tmp_path: Path, gold: str, answer: str, status: int, verdict: str
+                                             ) -> None:
+    result = run("verify", gold, answer, cwd=tmp_path)
+    assert result.returncode == status and f"verdict:      {verdict} " in result.stdout
+
+
+def test_check_takes_rewards_and_the_gold_column_like_score(tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "d.jsonl", [{"completion": "x", "solution": "42"}, {"completion": "y",
+                                                                                         "solution": "7"}])
+    result = run("check", str(source), "-r", "math", "--reference-column", "solution", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "gold parses 2/2 (100.0%)" in result.stdout
+    missing = run("score", str(source), "-r", "math", cwd=tmp_path)
+    assert missing.returncode == 2
+    assert "math grade against a gold answer in column 'answer', but no row has that column" in missing.stderr
+    assert "Name the gold column with --reference-column COLUMN" in missing.stderr
+
+
+def test_markup_in_names_is_printed_as_written(tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "d.jsonl", [{"completion": "x"}])
+    for bad, shown in (("mat[bold]h", "unknown reward 'mat[bold]h'"), ("[/x]", "unknown reward '[/x]'")):
+        result = run("score", str(source), "-r", bad, cwd=tmp_path)
+        assert result.returncode == 2 and shown in result.stderr and "Traceback" not in result.stderr
+
+
+def test_rewards_given_as_a_string_say_how_to_write_a_list(tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "d.jsonl", [{"completion": "x"}])
+    config = tmp_path / "c.yaml"
+    config.write_text("rewards: math\n")
+    result = run("score", str(source), "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 2 and "'rewards' must be a list of terms" in result.stderr
+
+
+def test_yaml_errors_name_the_file_and_an_empty_file_is_an_error(tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "d.jsonl", [])
+    config = tmp_path / "c.yaml"
+    config.write_text("rewards: [\n")
+    result = run("score", str(source), "-c", str(config), cwd=tmp_path)
+    assert result.returncode == 2 and f'in "{config}"' in result.stderr and "<unicode string>" not in result.stderr
+    empty = run("score", str(source), "-r", "think_format", cwd=tmp_path)
+    assert empty.returncode == 1 and "no rows to score" in empty.stderr

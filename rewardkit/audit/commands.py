@@ -2,7 +2,7 @@
 
     rewardkit audit [--config FILE] [--format table|json] [--exploits FILE]... [--no-builtin] [--fail-on fp|fn|any]
     rewardkit audit --function module:attr [--shape trl|verl|pair] [--family math]... [--gold-column COL]
-    rewardkit check DATA.jsonl --config FILE [--format table|json] [--limit N] [--gold-column COL]
+    rewardkit check DATA.jsonl (--config FILE | -r NAME...) [--format table|json] [--limit N] [--reference-column COL]
 
 Exit status: 0 when everything held (audit) or nothing is wrong (check); 1 when the audit finds what
 ``--fail-on`` names (``fp``: an exploit rewarded; ``fn``: a correct answer rejected; ``any``, the default:
@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..config import CompositionConfig, load_config, parse_config
+from ..config import CompositionConfig, config_from_options, load_config, parse_config
 from ..hookspecs import hookimpl
 from .check import RewardCheck, check_dataset, iter_problem_lines, read_rows
 from .corpus import FAMILIES, builtin_paths, load_corpus
@@ -134,17 +134,20 @@ def _audit_summary(report: AuditReport, defaults: bool, fail_on: str = "any") ->
 
 @click.command()
 @click.argument("data", type=_FILE)
-@click.option("--config", "-c", "config_path", type=_FILE, required=True, help="YAML config to check against.")
+@click.option("--config", "-c", "config_path", type=_FILE, default=None, help="YAML config to check against.")
+@click.option("--reward", "-r", "reward_args", multiple=True, metavar="NAME[:WEIGHT]",
+              help="Add a term (repeatable), as in 'rewardkit score'.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Check only the first N rows.")
-@click.option("--gold-column", default=None,
-              help="Column with the gold (default: the config's reference_column; code also tries "
-                   "canonical_solution, solution, code, solutions).")  # fmt: skip
-def check(data: Path, config_path: Path, fmt: str, limit: int | None, gold_column: str | None) -> None:
+@click.option("--reference-column", "--gold-column", "gold_column", default=None,
+              help="Column with the gold, as in 'rewardkit score' (default: the config's reference_column; code "
+                   "also tries canonical_solution, solution, code, solutions).")  # fmt: skip
+def check(data: Path, config_path: Path | None, reward_args: tuple[str, ...], fmt: str, limit: int | None,
+          gold_column: str | None) -> None:
     """Preflight DATA.jsonl: golds parse and score the maximum, wrong answers the minimum, columns exist."""
-    config = load_config(config_path)
+    config = config_from_options(config_path, reward_args, gold_column)
     rows, bad = read_rows(data, limit)
-    results = check_dataset(config, rows, gold_column)
+    results = check_dataset(config, rows)
     if fmt == "json":
         out: dict[str, Any] = {"rows": len(rows), "invalid_lines": [{"line": n, "detail": d} for n, d in bad],
                                "rewards": [r.to_json() for r in results]}  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -15,7 +16,10 @@ def add_verify_command(cli: Any) -> None:
     @click.option("--budget", "budget_s", type=float, default=1.0, show_default=True,
                   help="Seconds allowed for the symbolic comparison.")
     def verify(gold: str, answer: str, no_number_fallback: bool, budget_s: float) -> None:
-        """Check ANSWER (a completion or a bare answer) against GOLD with the `math` reward."""
+        """Check ANSWER (a completion or a bare answer) against GOLD with the `math` reward.
+
+        Exit status: 0 equivalent, 1 not equivalent, 2 no verdict (an error or a timeout), for scripts.
+        """
         from ...types import Sample
         from . import MathParams, score_math
 
@@ -28,3 +32,4 @@ def add_verify_command(cli: Any) -> None:
         click.echo(f"answer:       {d.get('answer', '')}")
         click.echo(f"answer parse: {d.get('answer_parse', '')}")
         click.echo(f"reason:       {score.reason} [{d.get('path', '')} path]")
+        sys.exit(2 if score.value is None else 0 if score.value else 1)
