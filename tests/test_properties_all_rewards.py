@@ -27,7 +27,10 @@ from tests.rewards.judge.fake_server import FakeJudge, serve
 
 pytestmark = pytest.mark.timeout(600)
 
-CHEAP = ["think_format", "tag_count", "length", "cosine_length", "soft_overlong", "repetition", "math"]
+# Every installed reward that declares itself cheap is property-tested by being registered: no hand-kept list.
+CHEAP = sorted(name for name, spec in registry.rewards().items() if spec.cost == "cheap")
+# Rewards that cost a process or a round trip are tested below against a real sandbox and a fake judge.
+COSTLY = sorted(name for name, spec in registry.rewards().items() if spec.cost != "cheap")
 WORDS_PARAMS: dict[str, dict[str, Any]] = {
     "length": {"unit": "words", "target": 20},
     "cosine_length": {"unit": "words", "max_len": 40, "correct_from": "correct"},
@@ -50,6 +53,11 @@ def _one(name: str, sample: Sample, params: Any = None) -> Score:
 def _value(score: Score) -> float:
     assert score.value is not None, score
     return score.value
+
+
+def test_every_reward_declares_a_cost_and_the_cheap_list_is_not_empty() -> None:
+    assert {"think_format", "math", "length", "ifeval", "json_schema"} <= set(CHEAP)
+    assert {"code", "judge"} <= set(COSTLY)
 
 
 @pytest.mark.parametrize("name", CHEAP)
