@@ -155,22 +155,12 @@ def _tests(run: Run) -> dict[str, Any] | None:
             "fn_name": run.fn_name, "args": list(run.args)}  # fmt: skip
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
-
-
 def sweep() -> int:
     """Remove what scorers killed before cleaning up left behind: scratch trees and pids cgroups."""
     swept = host.sweep_cgroups()
     for path in glob.glob(os.path.join(_TMP, _PREFIX + "*")):
         owner = path[len(os.path.join(_TMP, _PREFIX)) :].split("-", 1)[0]
-        if owner.isdigit() and int(owner) != os.getpid() and not _alive(int(owner)):
+        if owner.isdigit() and int(owner) != os.getpid() and not host.pid_alive(int(owner)):
             shutil.rmtree(path, ignore_errors=True)
             swept += 1
     return swept

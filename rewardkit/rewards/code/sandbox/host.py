@@ -161,7 +161,7 @@ def remove_cgroup(path: str) -> None:
             time.sleep(0.02)
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -177,7 +177,7 @@ def sweep_cgroups() -> int:
     swept = 0
     for path in glob.glob(os.path.join(parent or "/nonexistent", CGROUP_PREFIX + "*")):
         owner = os.path.basename(path)[len(CGROUP_PREFIX) :].split("-")[0]  # the scorer's pid
-        if owner.isdigit() and int(owner) != os.getpid() and not _alive(int(owner)):
+        if owner.isdigit() and int(owner) != os.getpid() and not pid_alive(int(owner)):
             remove_cgroup(path)
             swept += 1
     return swept
