@@ -49,7 +49,8 @@ def test_shuffled_answers_keep_one_wrong_gold_per_question_and_the_marginal() ->
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_a_short_run_beats_its_control_on_held_out_questions(tmp_path: Path) -> None:
-    overrides = ["grpo.max_steps=60", "warmup.steps=200", "report_every=20"]
+    # The warm-up keeps its 300 steps: at 200 it still echoes the leading digit (43% held-out before GRPO).
+    overrides = ["grpo.max_steps=60", "report_every=20"]
     records = correctness.run_all(correctness.CONFIG, tmp_path, [0], overrides, parallel=2)
     result = correctness.compare(records)
     runs = {r["arm"]: r for r in result["runs"]}
