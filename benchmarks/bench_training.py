@@ -53,7 +53,9 @@ class Timed:
     """A TRL reward function scoring the ``replay`` completions, timing each call."""
 
     def __init__(self, inner: Any, name: str) -> None:
-        self.inner, self.__name__, self.seconds, self.values = inner, name, [], []
+        self.inner, self.__name__ = inner, name
+        self.seconds: list[float] = []
+        self.values: list[float] = []
 
     def __call__(self, prompts: Any = None, completions: Any = None, **kwargs: Any) -> list[float | None]:
         start = time.perf_counter()
@@ -70,14 +72,15 @@ def trivial(prompts: Any = None, completions: Any = None, **kwargs: Any) -> list
 def run(reward: Timed, rows: list[dict[str, Any]], args: argparse.Namespace, workdir: Path) -> dict[str, float]:
     import datasets
     from transformers import AutoTokenizer, TrainerCallback
-    from trl import GRPOConfig, GRPOTrainer
+    from trl.trainer.grpo_config import GRPOConfig
+    from trl.trainer.grpo_trainer import GRPOTrainer
 
     from training import tiny
 
     model = tiny.build_model(workdir / "model", {"max_position_embeddings": 512})
     stamps: list[float] = []
 
-    class Stamp(TrainerCallback):  # type: ignore[misc]
+    class Stamp(TrainerCallback):
         def on_step_end(self, *a: Any, **k: Any) -> None:
             stamps.append(time.perf_counter())
 
