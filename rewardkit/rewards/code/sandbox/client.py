@@ -78,6 +78,9 @@ class Slot:
         if self.use_bwrap and self.found.bwrap:
             # the compiled-binary directory is shared by every slot (compile once, run anywhere)
             binds = ["--bind", self.bin_dir, self.bin_dir]
+            # The package itself, read-only: bwrap's private /tmp would hide a checkout that lives under /tmp
+            # (as a CI clone may), and the fork server could not import its own code.
+            binds += ["--ro-bind", _ROOT, _ROOT]
             if self.cgroup:
                 binds += ["--bind", self.cgroup, self.cgroup]
             cmd = [self.found.bwrap, *probing.bwrap_args(), *binds, "--", *cmd]
