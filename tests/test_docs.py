@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = sorted({ROOT / "README.md", *ROOT.glob("docs/**/*.md"), ROOT / "rewardkit/server/README.md"})
+DOCS = sorted({ROOT / "README.md", ROOT / "training/README.md", *ROOT.glob("docs/**/*.md"),
+               ROOT / "rewardkit/server/README.md"})
 # ``<!-- test: NAME -->``: the block is run by a named test of its own page (with the setup it needs).
 _BLOCK = re.compile(r"(<!-- (?:not run|test): [^>]*-->\s*)?```(python|bash)\n(.*?)```", re.S)
 _NOT_RUN_COMMANDS = ("rewardkit serve",)
