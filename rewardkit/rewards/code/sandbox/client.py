@@ -84,14 +84,20 @@ class Slot:
             if self.cgroup:
                 binds += ["--bind", self.cgroup, self.cgroup]
             cmd = [self.found.bwrap, *probing.bwrap_args(), *binds, "--", *cmd]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin"})  # fmt: skip
-        assert self.proc.stdin and self.proc.stdout
-        write_message(self.proc.stdin.fileno(), config)
-        ready = read_message(self.proc.stdout.fileno())
-        if not ready or not ready.get("ready"):
-            self.stop()
-            raise SandboxUnavailable(f"fork server {self.index} did not start (command: {cmd[0]} ...)")
+        # The server's stderr goes to a file, read only when it fails to start: the reason says why.
+        with tempfile.TemporaryFile() as errors:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=errors, env={"PATH": "/usr/bin:/bin"})  # fmt: skip
+            assert self.proc.stdin and self.proc.stdout
+            write_message(self.proc.stdin.fileno(), config)
+            ready = read_message(self.proc.stdout.fileno())
+            if not ready or not ready.get("ready"):
+                self.stop()
+                errors.seek(0)
+                said = errors.read()[-600:].decode("utf-8", "replace").strip()
+                raise SandboxUnavailable(
+                    f"fork server {self.index} did not start (command: {cmd[0]} ...): {said or 'no message'}"
+                )
         self.layers = [str(x) for x in ready.get("layers", [])]
 
     def stop(self) -> None:
