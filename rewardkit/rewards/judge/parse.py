@@ -100,7 +100,7 @@ def json_verdict(reply: str, quotes: Sequence[str]) -> dict[str, Any] | str | No
     try:
         data = json.loads(text)
     except ValueError:
-        return "the reply starts like JSON but does not parse"
+        return None  # prose that happens to open with a brace: the text verdict rules decide
     if not isinstance(data, dict):
         return "the JSON reply is not an object"
     if quoted(text, quotes):
