@@ -19,7 +19,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -52,6 +51,7 @@ from rewardkit.integrations.openrlhf import INVALID, OpenRLHFReward, Replies, la
 from rewardkit.server.app import ServerSettings, create_app
 from rewardkit.stats import MASKED
 from rewardkit.types import Score
+from tests.server.test_serve import free_port, wait_up
 
 from .._fixtures import CONTAINS_X, HOSTILE, INFRA, config_of
 
@@ -464,7 +464,7 @@ def test_the_documented_server_command_answers_the_documented_rows(tmp_path: Pat
     proc = subprocess.Popen(command, cwd=tmp_path, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_up(url, proc)
+        wait_up(url, proc, timeout=90)
         with urllib.request.urlopen(f"{url}/health", timeout=10) as resp:
             assert json.loads(resp.read())["workers"] == 2  # the YAML's workers:
         math_row, code_row = [json.loads(line) for line in doc_block("openrlhf-labels").splitlines()]
@@ -499,19 +499,3 @@ def test_the_documented_reward_function_runs(tmp_path: Path, monkeypatch: pytest
         monkeypatch.setattr(adapter, "_default", None)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "server exited"
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError("server did not start")
