@@ -75,7 +75,11 @@ class Term:
 
 
 def combine_ranges(terms: Sequence[Term], aggregate: Aggregate) -> tuple[float, float]:
-    parts = [(t.weight, t.output_range()) for t in terms if t.weight != 0]
+    return combine_parts([(t.weight, t.output_range()) for t in terms if t.weight != 0], aggregate)
+
+
+def combine_parts(parts: Sequence[tuple[float, tuple[float, float]]], aggregate: str) -> tuple[float, float]:
+    """The range of an aggregate of ``(weight, (low, high))`` parts, as `_aggregate` in evaluate combines them."""
     scaled = [sorted((w * lo, w * hi)) for w, (lo, hi) in parts]
     if not scaled:
         return (0.0, 0.0)

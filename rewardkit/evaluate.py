@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .config import CompositionConfig, Term
+from .config import CompositionConfig, Term, combine_parts
 from .faults import report_bug
 from .types import Sample, Score, Status
 
@@ -221,6 +221,26 @@ def _combine(
     if not weighted:
         return None, _NOTHING_APPLIES
     return _aggregate(weighted, weights, aggregate), ""
+
+
+def applicable_range(config: CompositionConfig, scored: Scored) -> tuple[float, float]:
+    """The range the total could take on this row: terms that did not apply are dropped, as `_combine` drops them.
+
+    Why: a composition of math and code has range [0, 2], but a math row can total at most 1; rescaling by
+    the whole range would cap a perfect math answer at 0.5 (OpenRLHF's dynamic filtering reads [0, 1]).
+    """
+    return _applicable(config.terms, config.aggregate, scored.scores)
+
+
+def _applicable(terms: Sequence[Term], aggregate: str, scores: Mapping[str, Score]) -> tuple[float, float]:
+    parts: list[tuple[float, tuple[float, float]]] = []
+    for term in terms:
+        score = scores.get(term.path)
+        if term.weight == 0 or (score is not None and score.status is Status.NOT_APPLICABLE):
+            continue
+        span = _applicable(term.children, term.aggregate, scores) if term.is_group else term.output_range()
+        parts.append((term.weight, span))
+    return combine_parts(parts, aggregate)
 
 
 _PLACEHOLDER = Score.ok(0.0)

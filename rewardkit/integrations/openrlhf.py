@@ -20,7 +20,8 @@ What OpenRLHF 0.11.2 does, read from its wheel (``openrlhf/utils/agent.py``, ``S
 - ``rewards`` becomes the sample's reward tensor (a number is required: None crashes the trainer);
   ``scores`` feeds dynamic filtering (``--algo.dynamic_filtering_enable``), which drops a prompt's group
   when the mean of its scores is not strictly inside ``--algo.dynamic_filtering_range`` (default 0 1).
-  ``scores`` is the total rescaled to [0, 1] by the composition's output range.
+  ``scores`` is the total rescaled to [0, 1] by the range of the terms that applied to the row
+  (`rewardkit.evaluate.applicable_range`): in a math + code composition a correct math row scores 1.
 - An infrastructure failure (a masked total) is sent as ``null_reward`` (0.0) with ``scores`` 0 and
   ``rewardkit/masked`` 1: a group whose every sample is masked (an outage) averages 0 and dynamic
   filtering drops it; the error budget raises once more than ``max_error_rate`` of the recent samples
@@ -44,7 +45,7 @@ from typing import Any
 from ..budget import ErrorBudget
 from ..config import CompositionConfig, load_config, parse_config, walk_all
 from ..errors import InputError, did_you_mean
-from ..evaluate import Scored
+from ..evaluate import Scored, applicable_range
 from ..rows import label_columns, row_sample, strip_prompt
 from ..scorer import Scorer
 from ..stats import MASKED, TermStats
@@ -194,8 +195,6 @@ class Replies:
     def __init__(self, config: CompositionConfig, null_reward: float = 0.0) -> None:
         self.config = config
         self.null_reward = null_reward
-        self.low, high = config.output_range()
-        self.width = high - self.low
         self.paths = [t.path for t in walk_all(config.terms)]
         self.keys = [*self.paths, *(f"rewardkit/{p}/{k}" for p in self.paths for k in _COUNTS), MASKED, INVALID]
 
@@ -214,15 +213,20 @@ class Replies:
                 problems(str(entry))
             total = None if result is None else result.total
             rewards.append(self.null_reward if total is None else total)
-            scores.append(self._normalised(total))
+            scores.append(self._normalised(result))
             for column, value in zip(columns, self._logs(result), strict=True):
                 column.append(value)
         return {"rewards": rewards, "scores": scores, "extra_logs": dict(zip(self.keys, columns, strict=True))}
 
-    def _normalised(self, total: float | None) -> float:
-        if total is None or self.width <= 0:
+    def _normalised(self, result: Scored | None) -> float:
+        """The total rescaled by the range of the terms that applied to the row (a math row in a math + code
+        composition reaches 1.0, so dynamic filtering can drop a group that solved every sample)."""
+        if result is None or result.total is None:
             return 0.0
-        return min(1.0, max(0.0, (total - self.low) / self.width))
+        low, high = applicable_range(self.config, result)
+        if high - low <= 0:
+            return 0.0
+        return min(1.0, max(0.0, (result.total - low) / (high - low)))
 
     def _logs(self, result: Scored | None) -> list[float]:
         """One sample's extra_logs values, in `keys` order."""

@@ -369,6 +369,18 @@ def test_scores_are_the_total_rescaled_into_0_1(totals: list[float | None]) -> N
         assert score == (0.0 if total is None else pytest.approx((total + 1) / 2))
 
 
+def test_scores_reach_1_on_a_row_where_only_some_terms_apply() -> None:
+    """math + code: a math row (no tests) has code n/a, so a correct answer must reach the top of [0, 1];
+    by the whole range [0, 2] it would score 0.5 and dynamic filtering would keep an all-correct group."""
+    config = parse_config({"rewards": [{"name": "math"}, {"name": "code"}]})
+    assert config.output_range() == (0.0, 2.0)
+    right = Scored(1.0, {"math": Score.ok(1.0), "code": Score.not_applicable("the row has no tests")})
+    wrong = Scored(0.0, {"math": Score.ok(0.0), "code": Score.not_applicable("the row has no tests")})
+    both = Scored(1.5, {"math": Score.ok(1.0), "code": Score.ok(0.5)})
+    entries = [adapter.row("q", None, "1", "answer")] * 3
+    assert Replies(config).reply(entries, [right, wrong, both])["scores"] == [1.0, 0.0, 0.75]
+
+
 # -- the custom reward function mode (--reward.remote_url file.py) -------------------------------------------
 
 
