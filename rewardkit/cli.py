@@ -151,10 +151,11 @@ def _print_summary(report: FileReport, output: Path | None) -> None:
     table = Table(title="rewardkit score", title_justify="left")
     for column in ("term", "mean", "count", "nulls", "errors", "bugs", "timeouts", "n/a"):
         table.add_column(column, justify="left" if column == "term" else "right")
-    for path, ts in report.stats.terms.items():
+    for path, ts, part in report.stats.in_order():  # a part (a term's sub-score) has no failures of its own
         mean = "-" if ts.mean is None else f"{ts.mean:.4f}"
-        table.add_row(escape(path), mean, str(ts.count), str(ts.nulls), str(ts.errors), str(ts.bugs),
-                      str(ts.timeouts), str(ts.not_applicable), style="bold" if path == TOTAL else None)
+        counts = ("", "", "", "", "") if part else (ts.nulls, ts.errors, ts.bugs, ts.timeouts, ts.not_applicable)
+        table.add_row(escape(f"  {path}" if part else path), mean, str(ts.count), *map(str, counts),
+                      style="bold" if path == TOTAL else "dim" if part else None)
     err.print(table)
     where = f" -> {output}" if output else ""
     err.print(

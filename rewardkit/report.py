@@ -2,7 +2,9 @@
 
 Per term (and the total): a histogram of values over the term's range, how many rows were null, failed
 (error, bug, timeout) or did not apply; the slowest rows; and a few example rows per outcome (top, bottom,
-in between, and each failure status) with their reasons, so a user sees why without reading JSONL.
+in between, and each failure status) with their reasons, so a user sees why without reading JSONL. A term's
+parts (named sub-scores, `rewardkit.stats.PARTS`) follow it as ``<term>/<part>``, binned over the term's
+range (a value outside it lands in the end bin), counted on the rows that carry them.
 
 Built like `rewardkit.stats.Stats`: each chunk (in a worker process) fills a small `Report`, the parent
 merges them; memory stays bounded by the bins, the slowest-row heap and a few examples per outcome.
@@ -18,13 +20,13 @@ from pathlib import Path
 
 from .config import CompositionConfig, walk_all
 from .evaluate import Scored
-from .types import Completion, Status, completion_text
+from .stats import PARTS, TOTAL, parts_of, with_parts
+from .types import Completion, Score, Status, completion_text
 
 BINS = 10
 SLOWEST = 10
 EXAMPLES = 3
 PREVIEW = 160
-TOTAL = "(total)"
 
 
 @dataclass(frozen=True, order=True)
@@ -78,6 +80,7 @@ class TermReport:
 @dataclass
 class Report:
     terms: dict[str, TermReport] = field(default_factory=dict)
+    parts: dict[str, TermReport] = field(default_factory=dict)  # "<term path>/<part name>", made when first seen
     slowest: list[tuple[float, int, str]] = field(default_factory=list)  # min-heap of (seconds, line, preview)
     rows: int = 0
 
@@ -95,6 +98,8 @@ class Report:
             if term is not None:
                 term.add(score.value, score.status.value, Example(line, score.value, score.status.value,
                                                                   score.reason[:200], preview))
+                if score.details and PARTS in score.details:
+                    self._add_parts(path, term, score, line, preview)
         status = Status.OK.value if scored.total is not None else "null"
         self.terms[TOTAL].add(scored.total, status, Example(line, scored.total, status, "", preview))
         item = (seconds, line, preview)
@@ -103,14 +108,21 @@ class Report:
         elif item > self.slowest[0]:
             heapq.heapreplace(self.slowest, item)
 
+    def _add_parts(self, path: str, term: TermReport, score: Score, line: int, preview: str) -> None:
+        for name, value in parts_of(score).items():
+            part = self.parts.get(f"{path}/{name}") or self.parts.setdefault(f"{path}/{name}",
+                                                                             TermReport(term.low, term.high))
+            part.add(value, Status.OK.value, Example(line, value, Status.OK.value, score.reason[:200], preview))
+
     def merge(self, other: Report) -> None:
         self.rows += other.rows
-        for path, term in other.terms.items():
-            mine = self.terms.get(path)
-            if mine is None:
-                self.terms[path] = term
-            else:
-                mine.merge(term)
+        for mine_all, theirs in ((self.terms, other.terms), (self.parts, other.parts)):
+            for path, term in theirs.items():
+                mine = mine_all.get(path)
+                if mine is None:
+                    mine_all[path] = term
+                else:
+                    mine.merge(term)
         for item in other.slowest:
             if len(self.slowest) < SLOWEST:
                 heapq.heappush(self.slowest, item)
@@ -140,7 +152,7 @@ def _edges(term: TermReport) -> Sequence[str]:
 
 def _markdown(report: Report, source: str) -> str:
     out = [f"# rewardkit report: {source}", "", f"{report.rows} rows scored.", ""]
-    for path, term in report.terms.items():
+    for path, term, _part in with_parts(report.terms, report.parts):
         rates = _rates(term)
         out += [f"## {path}", "", "| " + " | ".join(rates) + " |", "|" + "---|" * len(rates),
                 "| " + " | ".join(str(n) for n in rates.values()) + " |", ""]
@@ -168,7 +180,7 @@ def _html(report: Report, source: str) -> str:
              "<style>body{font-family:sans-serif;max-width:60em;margin:auto}td,th{padding:2px 8px}"
              ".bar{background:#4a7;height:12px}</style>",
              f"<h1>rewardkit report: {esc(source)}</h1><p>{report.rows} rows scored.</p>"]
-    for path, term in report.terms.items():
+    for path, term, _part in with_parts(report.terms, report.parts):
         rates = _rates(term)
         parts.append(f"<h2>{esc(path)}</h2><table><tr>{''.join(f'<th>{esc(k)}</th>' for k in rates)}</tr>"
                      f"<tr>{''.join(f'<td>{n}</td>' for n in rates.values())}</tr></table>")

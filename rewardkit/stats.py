@@ -1,14 +1,77 @@
-"""Running per-term statistics for the summary table; mergeable, so workers can send partial sums."""
+"""Running per-term statistics for the summary table; mergeable, so workers can send partial sums.
+
+Parts. A reward may return named sub-scores under ``Score.details["parts"]`` (`PARTS`): a mapping of short
+names to finite numbers, e.g. a rubric's per-criterion values. `parts_of` is the one reader of that key (a
+malformed entry is ignored, never an error); `Stats` keeps each part as its own `TermStats` under
+``<term path>/<part name>``, counted on the rows that carry it, so `trainer_metrics` logs
+``rewardkit/<term>/<part>/mean`` and the CLI's summary and ``--report`` show it. Parts are for watching
+only: they never enter a total, the error budget or the masked rate, and the OpenRLHF and verl replies leave
+them out (those trainers need one fixed key set per run; parts vary by row: per-row rubrics, dropout).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+import numbers
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from .evaluate import Scored
-from .types import FAILED_STATUSES, Status
+from .types import FAILED_STATUSES, Score, Status
+
+if TYPE_CHECKING:  # a type only: reward modules import this module for PARTS, before the core is loaded
+    from .evaluate import Scored
 
 TOTAL = "(total)"
+#: The key of `Score.details` holding a reward's named sub-scores: ``{name: finite number}``.
+PARTS = "parts"
+#: At most this many parts of one score are read (a per-row rubric must not flood a metrics logger).
+MAX_PARTS = 32
+MAX_PART_NAME = 64
+
+
+def part_name_ok(name: object) -> bool:
+    """A name usable in ``rewardkit/<term>/<name>/mean``: short, printable, no ``/``, no outer spaces."""
+    return (isinstance(name, str) and 0 < len(name) <= MAX_PART_NAME and "/" not in name
+            and name.isprintable() and name == name.strip())  # fmt: skip
+
+
+def parts_of(score: Score) -> dict[str, float]:
+    """The named sub-scores ``score`` carries under ``details["parts"]``; names that `part_name_ok` refuses,
+    values that are not finite real numbers (bools included) and entries past `MAX_PARTS` are ignored."""
+    details: Any = score.details
+    raw = details.get(PARTS) if isinstance(details, Mapping) else None
+    if not isinstance(raw, Mapping):
+        return {}
+    out: dict[str, float] = {}
+    for name, value in raw.items():
+        if len(out) == MAX_PARTS:
+            break
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not part_name_ok(name):
+            continue
+        number = float(value)
+        if math.isfinite(number):
+            out[name] = number
+    return out
+
+
+T = TypeVar("T")
+
+
+def with_parts(terms: Mapping[str, T], parts: Mapping[str, T]) -> list[tuple[str, T, bool]]:
+    """``(path, entry, is_part)`` in display order: each term followed by its parts (keyed
+    ``<term path>/<part name>``), the total last. Shared by the CLI's summary and the report."""
+    children: dict[str, list[str]] = {}
+    for key in parts:
+        children.setdefault(key.rpartition("/")[0], []).append(key)  # part names hold no "/"
+    out: list[tuple[str, T, bool]] = []
+    for path, entry in terms.items():
+        if path != TOTAL:
+            out.append((path, entry, False))
+            out += [(key, parts[key], True) for key in children.get(path, ())]
+    if TOTAL in terms:
+        out.append((TOTAL, terms[TOTAL], False))
+    return out
 
 
 @dataclass
@@ -58,12 +121,19 @@ class TermStats:
 class Stats:
     terms: dict[str, TermStats] = field(default_factory=dict)
     rows: int = 0
+    #: ``<term path>/<part name>`` -> the part's values (status ok: a part is a number or absent).
+    parts: dict[str, TermStats] = field(default_factory=dict)
 
     def add(self, scored: Scored) -> None:
         self.rows += 1
         terms = self.terms
         for path, score in scored.scores.items():
             (terms.get(path) or terms.setdefault(path, TermStats())).add(score.value, score.status)
+            details = score.details
+            if details and PARTS in details:  # the cheap test first: this loop runs per row and term
+                for name, value in parts_of(score).items():
+                    key = f"{path}/{name}"
+                    (self.parts.get(key) or self.parts.setdefault(key, TermStats())).add(value, Status.OK)
         # The total has no status of its own: a null total counts as a null, never as an error.
         (terms.get(TOTAL) or terms.setdefault(TOTAL, TermStats())).add(scored.total, Status.OK)
 
@@ -78,6 +148,12 @@ class Stats:
         self.rows += other.rows
         for path, ts in other.terms.items():
             self.terms.setdefault(path, TermStats()).merge(ts)
+        for path, ts in other.parts.items():
+            self.parts.setdefault(path, TermStats()).merge(ts)
+
+    def in_order(self) -> list[tuple[str, TermStats, bool]]:
+        """``(path, stats, is_part)`` for a table: each term followed by its parts, the total last."""
+        return with_parts(self.terms, self.parts)
 
     def error_rate(self, path: str) -> float:
         ts = self.terms.get(path)
@@ -92,8 +168,9 @@ MASKED = "rewardkit/masked"
 
 
 def trainer_metrics(stats: Stats, skip_means: Iterable[str] = ()) -> dict[str, float]:
-    """Per-term means and failure counts as trainers log them (``rewardkit/<term>/mean|errors|...``),
-    plus the fraction of masked rows. ``skip_means``: terms whose mean the trainer logs itself."""
+    """Per-term means and failure counts as trainers log them (``rewardkit/<term>/mean|errors|...``), each
+    part's mean (``rewardkit/<term>/<part>/mean``), and the fraction of masked rows. ``skip_means``: terms
+    whose mean the trainer logs itself."""
     out: dict[str, float] = {}
     skip = set(skip_means)
     for path, ts in stats.terms.items():
@@ -106,4 +183,7 @@ def trainer_metrics(stats: Stats, skip_means: Iterable[str] = ()) -> dict[str, f
         out[f"rewardkit/{path}/errors"] = float(ts.errors)
         out[f"rewardkit/{path}/timeouts"] = float(ts.timeouts)
         out[f"rewardkit/{path}/bugs"] = float(ts.bugs)
+    for path, ts in stats.parts.items():  # a part has no failures of its own: its term counts them
+        if ts.mean is not None:
+            out[f"rewardkit/{path}/mean"] = ts.mean
     return out

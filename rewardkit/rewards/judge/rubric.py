@@ -19,7 +19,19 @@ rendered into the prompt the policy sees); the criterion is shown to the judge a
 response, and the judge is told to grade substance over keywords; ``dropout`` leaves each criterion out
 with that probability, drawn per prompt and ``dropout_seed`` (all completions of one prompt see the same
 criteria, so GRPO advantages compare like with like; change the seed per step or epoch). Watch the
-per-criterion details: a criterion met by every completion teaches nothing and is a candidate for removal.
+per-criterion series: a criterion met by every completion teaches nothing and is a candidate for removal.
+
+Per-criterion scores as their own terms. Each score carries ``details["parts"]`` (`rewardkit.stats.PARTS`):
+``{criterion name: judged value in [0, 1]}`` for the criteria judged on that row (dropped ones absent; on a
+masked row, the ones that were judged). For a pitfall the value is how far the pitfall is present (higher
+is worse), as the judge said it. So trainers log ``rewardkit/rubric_judge/<name>/mean`` beside the term (TRL
+through ``log_metric``), and `rewardkit score` shows ``rubric_judge/<name>`` rows in its summary and
+``--report``, each mean over the rows that judged that criterion. Parts never change the value, the total,
+the error budget or the masked rate. In the scored JSONL the ``rewards`` mapping keeps one key per term
+(its key set is fixed by the config, and parts vary by row); with ``--details`` the parts are in
+``reward_details.<term>.details.parts``. Name criteria by role (``accuracy``, ``safety``, or the default
+``c1``, ``c2``, ...) rather than uniquely per row: each distinct name is a series; a name a metrics key cannot
+hold (a ``/``, over 64 characters) stays in ``criteria`` but is not logged.
 """
 
 from __future__ import annotations
@@ -30,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ...params import param
+from ...stats import PARTS
 from ...types import Sample, Score, prompt_text
 from .ask import Answer, Request, ask
 from .cache import cache_key
@@ -194,6 +207,7 @@ def _score(
     per: dict[str, float | None] = {}
     values: list[tuple[Criterion, float]] = []
     statuses: dict[str, str] = {}
+    failed: list[str] = []
     for criterion, req_key in plan:
         answer = answers[req_key]
         low = 0.0 if criterion.weight > 0 else 1.0  # an unreadable criterion is its worst case
@@ -201,8 +215,13 @@ def _score(
         per[criterion.name] = score.value
         statuses[criterion.name] = score.details.get("verdict_status", answer.status)
         if score.value is None:
-            return Score.error(f"criterion {criterion.name!r}: {score.reason}", criteria=per, status=statuses)
-        values.append((criterion, score.value))
+            failed.append(f"criterion {criterion.name!r}: {score.reason}")
+        else:
+            values.append((criterion, score.value))
+    # Every criterion judged on this row is a part, also when another one masks the score: it was judged.
+    parts = {c.name: s for c, s in values}
+    if failed:
+        return Score.error(failed[0], criteria=per, status=statuses, **{PARTS: parts})
     used = {c.name for c, _ in plan}
     dropped = [name for name in all_names if name not in used]
     weights = {c.name: c.weight for c, _ in plan}
@@ -210,5 +229,5 @@ def _score(
     met = sum(1 for c, s in values if (s >= 0.5) == (c.weight > 0))
     return Score.ok(
         value, f"{met} of {len(values)} criteria in the response's favour", criteria=per, weights=weights,
-        dropped=dropped, status=statuses,
+        dropped=dropped, status=statuses, **{PARTS: parts},
     )  # fmt: skip
