@@ -62,7 +62,7 @@ def test_rubric_criteria_reach_trls_metrics_through_calculate_rewards(tmp_path: 
     model_dir = build_model(tmp_path / "model", {"hidden_size": 32, "intermediate_size": 64})
     with serve(universal) as judge:
         config = {"rewards": [{"name": "rubric_judge", "params": server_params(judge.url)}]}
-        funcs = reward_funcs(config)
+        funcs: list[Any] = reward_funcs(config)  # TRL types reward_funcs as a list of its own unions
         args = GRPOConfig(output_dir=str(tmp_path / "out"), per_device_train_batch_size=4, num_generations=4,
                           max_completion_length=8, max_steps=1, report_to=[], use_cpu=True, bf16=False,
                           save_strategy="no", reward_weights=reward_weights(config))  # fmt: skip
