@@ -16,7 +16,8 @@ The callables of one set share their work: the first to see a batch scores every
 read its result. A row whose total is masked (an infrastructure failure under ``on_null: propagate``, or no
 weighted term applying) is ``None`` for every callable, which TRL turns into an advantage of 0; a single
 term's failure under ``on_null: skip`` is ``None`` for that callable only, which TRL's ``nansum`` skips as
-the composition does. Failure counts and nested terms' means go through TRL's ``log_metric``.
+the composition does. Failure counts, nested terms' means and each term's parts (named sub-scores such as a
+rubric's criteria, ``rewardkit/<term>/<part>/mean``) go through TRL's ``log_metric``.
 
 ``asynchronous=True`` gives ``async def __call__`` callables (TRL gathers them on its event loop thread)
 that score in a process pool of ``workers`` processes, for CPU-heavy verification (math, code). Nothing

@@ -75,6 +75,8 @@ def test_each_judge_kind_scores_the_example_rows(kind: str, server_url: str, tmp
     assert all(d["status"] == "ok" for d in details)
     if kind == "rubric":
         assert details[0]["details"]["criteria"] == {"capital": 1.0, "country": 1.0, "pitfall": 0.0}
+        assert details[1]["details"]["parts"] == {"capital": 0.0, "country": 1.0, "pitfall": 1.0}  # own series
+        assert all(set(r["rewards"]) == {"rubric_judge"} for r in rows)  # parts stay out of 'rewards'
     if kind == "math_verifier":
         assert [d["details"]["source"] for d in details[4:]] == ["rule", "rule", "rule", "verifier"]
         assert details[5]["details"]["disagreement"] is False  # asked on a definite wrong, and agreed
