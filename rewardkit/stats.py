@@ -11,6 +11,7 @@ them out (those trainers need one fixed key set per run; parts vary by row: per-
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Iterable, Mapping
@@ -32,26 +33,32 @@ MAX_PART_NAME = 64
 
 def part_name_ok(name: object) -> bool:
     """A name usable in ``rewardkit/<term>/<name>/mean``: short, printable, no ``/``, no outer spaces."""
-    return (isinstance(name, str) and 0 < len(name) <= MAX_PART_NAME and "/" not in name
-            and name.isprintable() and name == name.strip())  # fmt: skip
+    return type(name) is str and _name_ok(name)
+
+
+@functools.lru_cache(maxsize=4096)  # a run repeats a few names on every row
+def _name_ok(name: str) -> bool:
+    return 0 < len(name) <= MAX_PART_NAME and "/" not in name and name.isprintable() and name == name.strip()
 
 
 def parts_of(score: Score) -> dict[str, float]:
     """The named sub-scores ``score`` carries under ``details["parts"]``; names that `part_name_ok` refuses,
     values that are not finite real numbers (bools included) and entries past `MAX_PARTS` are ignored."""
     details: Any = score.details
-    raw = details.get(PARTS) if isinstance(details, Mapping) else None
+    raw = details.get(PARTS) if type(details) is dict or isinstance(details, Mapping) else None
     if not isinstance(raw, Mapping):
         return {}
     out: dict[str, float] = {}
     for name, value in raw.items():
         if len(out) == MAX_PARTS:
             break
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not part_name_ok(name):
+        kind = type(value)  # exact float and int first: the ABC check below is slow, and bool is an int
+        if not (kind is float or kind is int or (kind is not bool and isinstance(value, numbers.Real))):
             continue
-        number = float(value)
-        if math.isfinite(number):
-            out[name] = number
+        if type(name) is str and _name_ok(name):
+            number = float(value)
+            if math.isfinite(number):
+                out[name] = number
     return out
 
 
@@ -131,9 +138,12 @@ class Stats:
             (terms.get(path) or terms.setdefault(path, TermStats())).add(score.value, score.status)
             details = score.details
             if details and PARTS in details:  # the cheap test first: this loop runs per row and term
+                parts = self.parts
                 for name, value in parts_of(score).items():
                     key = f"{path}/{name}"
-                    (self.parts.get(key) or self.parts.setdefault(key, TermStats())).add(value, Status.OK)
+                    part = parts.get(key) or parts.setdefault(key, TermStats())
+                    part.count += 1  # a part is a value with status ok: TermStats.add without its branches
+                    part.total += value
         # The total has no status of its own: a null total counts as a null, never as an error.
         (terms.get(TOTAL) or terms.setdefault(TOTAL, TermStats())).add(scored.total, Status.OK)
 
