@@ -29,6 +29,9 @@ class Scored:
     def values(self) -> dict[str, float | None]:
         return {path: s.value for path, s in self.scores.items()}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Scored, (self.total, self.scores))  # cheaper than slots-dataclass state (see Sample)
+
 
 def no_beat(item: int, leaf: int) -> None:
     """The heartbeat of in-process scoring: nobody watches, so nothing to publish."""

@@ -14,6 +14,7 @@ so one-sample calls at high concurrency pay one round trip per batch, not per sa
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import queue
@@ -40,10 +41,21 @@ class ScorerClosed(RewardkitError):
 
 @dataclass
 class _Call:
-    future: Future[list[Scored]]
+    """One caller's samples: answered through a thread future, or an asyncio future of the caller's loop."""
+
+    future: Future[list[Scored]] | None
     results: list[Scored | None]
     remaining: int
+    waiter: asyncio.Future[list[Scored]] | None = None
+    loop: asyncio.AbstractEventLoop | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    settled: bool = False
+
+    def done(self) -> bool:
+        """Answered, failed or cancelled: its remaining parts need no scoring."""
+        if self.future is not None:
+            return self.future.done()
+        return self.settled or (self.waiter is not None and self.waiter.done())  # a read; the loop owns it
 
 
 @dataclass(frozen=True)
@@ -83,15 +95,36 @@ class Scorer:
             except Exception as exc:  # a bug in rewardkit: the caller sees it, as from a worker
                 future.set_exception(exc)
         else:
-            self._ensure_lanes()
-            # A grouping reward judges a prompt's completions together: a call is never split.
-            whole = self.config.grouping is not None
-            size = len(samples) if whole else max(1, min(MAX_BATCH, -(-len(samples) // (2 * self.workers))))
-            starts = range(0, len(samples), size)
-            call = _Call(future, [None] * len(samples), len(starts))
-            for i in starts:
-                self._queue.put(_Part(call, i, list(samples[i : i + size])))
+            self._enqueue(samples, _Call(future, [None] * len(samples), 0))
         return future
+
+    async def score_async(self, samples: Sequence[Sample]) -> list[Scored]:
+        """Every sample's result, awaited on the running event loop (``workers`` > 0).
+
+        Why not ``asyncio.wrap_future(submit(...))``: a server answering thousands of one-sample requests a
+        second pays a thread-safe wake-up and a chained future per request that way. Here a lane wakes the
+        loop once per batch it scored and settles every request of that batch in one callback.
+        """
+        if self.workers == 0:
+            raise ValueError("score_async needs worker processes (workers > 0); use submit() in a thread")
+        if self._closed:
+            raise ScorerClosed("the scorer is shutting down; retry on another replica")
+        if not samples:
+            return []
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[list[Scored]] = loop.create_future()
+        self._enqueue(samples, _Call(None, [None] * len(samples), 0, waiter, loop))
+        return await waiter
+
+    def _enqueue(self, samples: Sequence[Sample], call: _Call) -> None:
+        self._ensure_lanes()
+        # A grouping reward judges a prompt's completions together: a call is never split.
+        whole = self.config.grouping is not None
+        size = len(samples) if whole else max(1, min(MAX_BATCH, -(-len(samples) // (2 * self.workers))))
+        starts = range(0, len(samples), size)
+        call.remaining = len(starts)
+        for i in starts:
+            self._queue.put(_Part(call, i, list(samples[i : i + size])))
 
     def close(self, timeout: float = 30.0) -> None:
         """Finish the work already queued, then stop the lanes and their worker processes."""
@@ -140,38 +173,80 @@ class Scorer:
             stop = False
             while not stop and (first := self._queue.get()) is not None:
                 parts, stop = self._take(first)
-                parts = [p for p in parts if not p.call.future.done()]  # cancelled, or a part failed
+                parts = [p for p in parts if not p.call.done()]  # cancelled, or a part failed
                 if not parts:
                     continue
+                settle = _Settle()
                 try:
                     batch = [s for p in parts for s in p.samples]
                     results = [r for chunk in pool.map([batch]) for r in chunk]
                 except Exception as exc:
                     log.error("scoring %d samples failed: %s", sum(len(p.samples) for p in parts), exc)
                     for p in parts:
-                        _fail(p.call, exc)
+                        _fail(p.call, exc, settle)
+                    settle.send()
                     if isinstance(exc, WorkerError):
                         pool.close()  # start afresh with a new worker process
                         pool = WorkerPool(self.config, evaluate_chunk, 1)
                     continue
                 at = 0
                 for p in parts:
-                    _deliver(p, results[at : at + len(p.samples)])
+                    _deliver(p, results[at : at + len(p.samples)], settle)
                     at += len(p.samples)
+                settle.send()
         finally:
             pool.close()
 
 
-def _fail(call: _Call, exc: BaseException) -> None:
+class _Settle:
+    """The asyncio callers a lane answers after one batch: one wake-up per event loop, not per caller."""
+
+    def __init__(self) -> None:
+        self.by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Call, list[Scored] | BaseException]]] = {}
+
+    def add(self, call: _Call, outcome: list[Scored] | BaseException) -> None:
+        assert call.loop is not None
+        call.settled = True
+        self.by_loop.setdefault(call.loop, []).append((call, outcome))
+
+    def send(self) -> None:
+        for loop, outcomes in self.by_loop.items():
+            with contextlib.suppress(RuntimeError):  # the loop was closed: nobody is waiting any more
+                loop.call_soon_threadsafe(_resolve, outcomes)
+        self.by_loop.clear()
+
+
+def _resolve(outcomes: list[tuple[_Call, list[Scored] | BaseException]]) -> None:
+    """On the caller's loop: answer every waiter still waiting (a disconnected client's was cancelled)."""
+    for call, outcome in outcomes:
+        waiter = call.waiter
+        if waiter is None or waiter.done():
+            continue
+        if isinstance(outcome, BaseException):
+            waiter.set_exception(outcome)
+        else:
+            waiter.set_result(outcome)
+
+
+def _fail(call: _Call, exc: BaseException, settle: _Settle) -> None:
     with call.lock, contextlib.suppress(Exception):
-        if not call.future.done():
-            call.future.set_exception(exc)
+        if call.future is not None:
+            if not call.future.done():
+                call.future.set_exception(exc)
+        elif not call.settled:
+            settle.add(call, exc)
 
 
-def _deliver(part: _Part, results: list[Scored]) -> None:
+def _deliver(part: _Part, results: list[Scored], settle: _Settle) -> None:
     call = part.call
     with call.lock:
         call.results[part.start : part.start + len(results)] = results
         call.remaining -= 1
-        if call.remaining == 0 and not call.future.done():
-            call.future.set_result([r for r in call.results if r is not None])
+        if call.remaining != 0:
+            return
+        answer = [r for r in call.results if r is not None]
+        if call.future is not None:
+            if not call.future.done():
+                call.future.set_result(answer)
+        elif not call.settled:
+            settle.add(call, answer)

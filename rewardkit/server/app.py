@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -66,6 +67,8 @@ SERVICE = web.AppKey("service", RewardService)
 SETTINGS = web.AppKey("settings", ServerSettings)
 INFLIGHT = web.AppKey("inflight", _Inflight)
 STARTED = web.AppKey("started", float)
+#: (this front end's index, how many there are): see `rewardkit.server.frontends`.
+FRONTEND = web.AppKey("frontend", tuple)
 _RESERVED = web.RequestKey("reserved", int)
 
 
@@ -150,6 +153,7 @@ async def health(request: web.Request) -> web.Response:
         "status": "ok", "name": service.config.name, "workers": service.workers, "queued": service.pending,
         "served_requests": service.served_requests, "served_samples": service.served_samples,
         "inflight_bytes": request.app[INFLIGHT].used, "uptime_s": round(time.monotonic() - request.app[STARTED], 3),
+        "frontend": request.app[FRONTEND][0], "frontends": request.app[FRONTEND][1],
     })  # fmt: skip
 
 
@@ -165,6 +169,7 @@ def create_app(config: CompositionConfig, workers: int, settings: ServerSettings
     app[SETTINGS] = settings
     app[INFLIGHT] = _Inflight(settings.max_inflight_bytes)
     app[STARTED] = time.monotonic()
+    app[FRONTEND] = (0, 1)
 
     async def start_service(app: web.Application) -> None:
         app[SERVICE] = RewardService(config, workers, settings.null_reward)
@@ -183,10 +188,32 @@ def create_app(config: CompositionConfig, workers: int, settings: ServerSettings
     return app
 
 
+#: The server process's GIL switch interval (Python's default: 5 ms). Lane threads wake on every batch a
+#: worker returns (pipe reads, unpickling, waking the loop), and each wake-up waits for the event-loop
+#: thread to let go of the GIL: up to the whole interval. At one sample per request that queueing, not
+#: scoring, set the latency tail; 1 ms keeps the hand-offs short. Set only in `serve`: the process is ours.
+SWITCH_INTERVAL_S = 0.001
+
+
+def tune_interpreter() -> None:
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+
+
 def serve(config: CompositionConfig, host: str, port: int, workers: int,
           settings: ServerSettings | None = None, shutdown_timeout: float = 60.0,
-          print_fn: Callable[[str], None] = print) -> None:  # fmt: skip
-    """Run until SIGINT/SIGTERM; then stop accepting, let requests in flight finish, stop the workers."""
+          print_fn: Callable[[str], None] = print, frontends: int = 1) -> int:  # fmt: skip
+    """Run until SIGINT/SIGTERM; then stop accepting, let requests in flight finish, stop the workers.
+
+    ``frontends`` > 1: that many HTTP processes share the socket (`rewardkit.server.frontends`). Returns the
+    exit status (non-zero when a front end died on its own).
+    """
+    settings = settings or ServerSettings()
+    if frontends > 1:
+        from .frontends import serve_frontends
+
+        return serve_frontends(config, host, port, workers, frontends, settings, shutdown_timeout, print_fn)
+    tune_interpreter()
     app = create_app(config, workers, settings)
     web.run_app(app, host=host, port=port, shutdown_timeout=shutdown_timeout, print=print_fn,
-                access_log=None, handle_signals=True)  # fmt: skip
+                access_log=None, handle_signals=True, backlog=2048)  # fmt: skip
+    return 0

@@ -24,6 +24,9 @@ from ..runner import default_workers
 @click.option("--workers", "-j", type=click.IntRange(min=0), default=None,
               help="Worker processes (default: the config's 'workers:', else the number of cores; "
                    "0 scores in one thread without time budgets).")
+@click.option("--frontends", type=click.IntRange(min=1), default=1, show_default=True,
+              help="HTTP front-end processes sharing the port, each with --workers/N worker processes. At high "
+                   "concurrency with one sample per request (OpenRLHF), set it to the number of cores.")
 @click.option("--max-body-mb", type=click.FloatRange(min=0.001), default=64.0, show_default=True,
               help="Largest request body; bigger requests get 413.")
 @click.option("--max-inflight-mb", type=click.FloatRange(min=0.001), default=256.0, show_default=True,
@@ -35,7 +38,7 @@ from ..runner import default_workers
                    "row cannot be scored; extra_logs['rewardkit/masked'] and ['rewardkit/invalid'] mark them.")
 @click.option("--shutdown-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="Seconds requests in flight get to finish after SIGTERM/SIGINT.")
-def serve(config_path: Path, host: str, port: int, workers: int | None, max_body_mb: float,
+def serve(config_path: Path, host: str, port: int, workers: int | None, frontends: int, max_body_mb: float,
           max_inflight_mb: float, max_samples: int, null_reward: float, shutdown_timeout: float) -> None:
     """Serve the configured rewards over HTTP (OpenRLHF's /get_reward, /score, /health, /rewards)."""
     try:
@@ -51,8 +54,10 @@ def serve(config_path: Path, host: str, port: int, workers: int | None, max_body
         workers = config.workers if "workers" in read_config_file(config_path) else default_workers()
     settings = ServerSettings(max_body_mb, max_samples, null_reward, max_inflight_mb)
     click.echo(f"rewardkit serve: {config.name!r} with {workers} workers on http://{host}:{port}", err=True)
-    run_server(config, host, port, workers, settings, shutdown_timeout,
-               print_fn=lambda line: click.echo(line, err=True))  # fmt: skip
+    status = run_server(config, host, port, workers, settings, shutdown_timeout,
+                        print_fn=lambda line: click.echo(line, err=True), frontends=frontends)  # fmt: skip
+    if status:
+        raise SystemExit(status)
 
 
 @hookimpl

@@ -45,7 +45,7 @@ class RewardService:
         if self.workers == 0:  # in-process scoring must not block the event loop
             results = await asyncio.to_thread(self.scorer.score, samples)
         else:
-            results = await asyncio.wrap_future(self.scorer.submit(samples))
+            results = await self.scorer.score_async(samples)
         with self._lock:
             self.served_requests += 1
             self.served_samples += len(results)

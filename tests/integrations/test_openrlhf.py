@@ -478,7 +478,9 @@ def test_the_documented_server_command_answers_the_documented_rows(tmp_path: Pat
     try:
         wait_up(url, proc, timeout=90)
         with urllib.request.urlopen(f"{url}/health", timeout=10) as resp:
-            assert json.loads(resp.read())["workers"] == 2  # the YAML's workers:
+            health = json.loads(resp.read())
+        frontends = int(command[command.index("--frontends") + 1]) if "--frontends" in command else 1
+        assert health["frontends"] == frontends and health["workers"] == max(1, 2 // frontends)  # YAML workers: 2
         math_row, code_row = [json.loads(line) for line in doc_block("openrlhf-labels").splitlines()]
         prompt = f"<|im_start|>user\n{math_row['question']}<|im_end|>\n<|im_start|>assistant\n"
         status, reply = post(f"{url}/get_reward", json.dumps(

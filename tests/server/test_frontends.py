@@ -1,0 +1,101 @@
+"""`rewardkit serve --frontends N`: N HTTP processes on one port (`rewardkit.server.frontends`).
+
+What a user relies on: every front end answers on the same port (``--port 0`` included), requests are
+spread over them, SIGTERM lets each finish its requests and exit 0 with nothing left running, and a front
+end that dies on its own stops the whole server with a non-zero status instead of leaving half of it up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("aiohttp")
+
+from rewardkit.server.frontends import workers_per_frontend
+from tests.server.test_serve import CLI, REPO, post, wait_up
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="--frontends needs fork")
+
+
+def start(tmp_path: Path, *flags: str) -> tuple[subprocess.Popen[bytes], str]:
+    config = tmp_path / "rewards.yaml"
+    config.write_text("rewards:\n  - {name: think_format, weight: 0.2}\n  - {name: math}\n")
+    proc = subprocess.Popen([sys.executable, "-c", CLI, "serve", "--config", str(config), "--port", "0", *flags],
+                            cwd=REPO, stderr=subprocess.PIPE)  # fmt: skip
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 60
+    for line in iter(proc.stderr.readline, b""):  # "Running on http://127.0.0.1:PORT (...)": the bound port
+        found = re.search(rb"Running on (http://[\d.]+:\d+)", line)
+        if found:
+            url = found.group(1).decode()
+            wait_up(url, proc)
+            return proc, url
+        assert time.monotonic() < deadline, "no 'Running on' line"
+    raise AssertionError(f"the server exited ({proc.wait()}) without listening")
+
+
+def children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def health(url: str) -> dict[str, int]:
+    with urllib.request.urlopen(f"{url}/health", timeout=10) as resp:  # a fresh connection each time
+        return dict(json.loads(resp.read()))
+
+
+@pytest.mark.parametrize(("workers", "frontends", "each"), [(2, 2, 1), (4, 2, 2), (1, 3, 1), (0, 2, 0), (5, 2, 2)])
+def test_workers_are_shared_out_over_the_front_ends(workers: int, frontends: int, each: int) -> None:
+    assert workers_per_frontend(workers, frontends) == each
+
+
+def test_two_front_ends_share_one_port_and_both_answer(tmp_path: Path) -> None:
+    proc, url = start(tmp_path, "--frontends", "2", "--workers", "2")
+    try:
+        seen = {health(url)["frontend"] for _ in range(40)}  # the kernel spreads connections by their port
+        assert seen == {0, 1}
+        query = "<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n"
+        body = {"query": [query + "<think>7*6</think><answer>42</answer><|im_end|>"], "prompts": [query],
+                "labels": ["42"]}  # fmt: skip
+        with ThreadPoolExecutor(16) as pool:
+            replies = list(pool.map(lambda _: post(f"{url}/get_reward", body), range(64)))
+        assert all(status == 200 and reply["rewards"] == [pytest.approx(1.2)] for status, reply in replies)
+        assert health(url)["frontends"] == 2 and health(url)["workers"] == 1
+    finally:
+        kids = children(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+    assert len(kids) == 2
+    time.sleep(0.5)
+    assert not [k for k in kids if Path(f"/proc/{k}").exists()], "a front end outlived the server"
+
+
+def test_a_front_end_that_dies_stops_the_server_loudly(tmp_path: Path) -> None:
+    proc, _ = start(tmp_path, "--frontends", "2", "--workers", "2")
+    kids = children(proc.pid)
+    try:
+        assert len(kids) == 2
+        os.kill(kids[0], signal.SIGKILL)
+        assert proc.wait(60) == 1
+        assert proc.stderr is not None
+        assert b"exited on its own" in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    time.sleep(0.5)
+    assert not Path(f"/proc/{kids[1]}").exists(), "the surviving front end must be stopped too"
