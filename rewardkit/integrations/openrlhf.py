@@ -49,7 +49,7 @@ from ..evaluate import Scored, applicable_range
 from ..rows import label_columns, row_sample, strip_prompt
 from ..scorer import Scorer
 from ..stats import MASKED, TermStats
-from ..types import Sample
+from ..types import Sample, Status
 
 __all__ = ["INVALID", "MASKED", "OpenRLHFReward", "Replies", "label_columns", "parse_request", "reply",
            "response_of", "reward_func"]  # fmt: skip
@@ -197,6 +197,7 @@ class Replies:
         self.null_reward = null_reward
         self.paths = [t.path for t in walk_all(config.terms)]
         self.keys = [*self.paths, *(f"rewardkit/{p}/{k}" for p in self.paths for k in _COUNTS), MASKED, INVALID]
+        self._ranges: dict[tuple[str, ...], tuple[float, float]] = {}
 
     def reply(self, entries: Sequence[Sample | str], results: Sequence[Scored]) -> dict[str, Any]:
         """``rewards``, ``scores`` in [0, 1] and ``extra_logs`` (numbers only), one per query.
@@ -223,7 +224,12 @@ class Replies:
         composition reaches 1.0, so dynamic filtering can drop a group that solved every sample)."""
         if result is None or result.total is None:
             return 0.0
-        low, high = applicable_range(self.config, result)
+        # Rows of one run differ in which terms apply in a few ways only: one range per way (hot path).
+        key = tuple(p for p, sc in result.scores.items() if sc.status is Status.NOT_APPLICABLE)
+        span = self._ranges.get(key)
+        if span is None:
+            span = self._ranges[key] = applicable_range(self.config, result)
+        low, high = span
         if high - low <= 0:
             return 0.0
         return min(1.0, max(0.0, (result.total - low) / (high - low)))
@@ -234,16 +240,27 @@ class Replies:
             return [0.0] * (len(self.keys) - 1) + [1.0]
         values: list[float] = []
         counts: list[float] = []
+        scores = result.scores
         for path in self.paths:
-            score = result.scores.get(path)
-            values.append(0.0 if score is None or score.value is None else score.value)
-            term = TermStats()
-            if score is not None:
-                term.add(score.value, score.status)  # the core's status counting
-            counts.extend((float(term.errors), float(term.timeouts), float(term.bugs)))
+            score = scores.get(path)
+            if score is None:
+                values.append(0.0)
+                counts.extend(_NO_COUNTS)
+            else:
+                values.append(0.0 if score.value is None else score.value)
+                counts.extend(_COUNTS_OF[score.status])
         return [*values, *counts, 1.0 if result.total is None else 0.0, 0.0]
 
 
+def _status_counts(status: Status) -> tuple[float, float, float]:
+    """(errors, timeouts, bugs) one score of ``status`` adds, as the core's `TermStats` counts them."""
+    term = TermStats()
+    term.add(None, status)
+    return float(term.errors), float(term.timeouts), float(term.bugs)
+
+
+_COUNTS_OF = {status: _status_counts(status) for status in Status}  # worked out once, read per sample
+_NO_COUNTS = (0.0, 0.0, 0.0)
 _COUNTS = ("errors", "timeouts", "bugs")
 
 

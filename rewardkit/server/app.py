@@ -212,8 +212,12 @@ def serve(config: CompositionConfig, host: str, port: int, workers: int,
         from .frontends import serve_frontends
 
         return serve_frontends(config, host, port, workers, frontends, settings, shutdown_timeout, print_fn)
+    from .frontends import listening_socket
+
+    sock = listening_socket(host, port)
     tune_interpreter()
     app = create_app(config, workers, settings)
-    web.run_app(app, host=host, port=port, shutdown_timeout=shutdown_timeout, print=print_fn,
-                access_log=None, handle_signals=True, backlog=2048)  # fmt: skip
+    print_fn(f"======== Running on http://{host}:{sock.getsockname()[1]} ========")
+    web.run_app(app, sock=sock, shutdown_timeout=shutdown_timeout, print=None, access_log=None,
+                handle_signals=True)  # fmt: skip
     return 0

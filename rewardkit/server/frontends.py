@@ -53,8 +53,26 @@ def reserve_port(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise cannot_listen(host, port, exc) from None
     return sock
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The one front end's socket, bound here so that a taken port is one clear line, not a traceback."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=BACKLOG)
+    except OSError as exc:
+        raise cannot_listen(host, port, exc) from None
+
+
+def cannot_listen(host: str, port: int, exc: OSError) -> ConfigError:
+    return ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port (or --host), "
+                       "or stop the process that holds it")  # fmt: skip
 
 
 def child_socket(host: str, port: int) -> socket.socket:

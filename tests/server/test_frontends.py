@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -99,3 +100,18 @@ def test_a_front_end_that_dies_stops_the_server_loudly(tmp_path: Path) -> None:
             proc.wait()
     time.sleep(0.5)
     assert not Path(f"/proc/{kids[1]}").exists(), "the surviving front end must be stopped too"
+
+
+@pytest.mark.parametrize("frontends", ["1", "2"])
+def test_a_taken_port_is_one_line_saying_what_to_do(tmp_path: Path, frontends: str) -> None:
+    config = tmp_path / "rewards.yaml"
+    config.write_text("rewards:\n  - name: think_format\n")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        command = [sys.executable, "-c", CLI, "serve", "-c", str(config), "--port", port, "--frontends", frontends]
+        result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert f"Error: cannot listen on 127.0.0.1:{port}: Address already in use" in result.stderr
+    assert "choose another --port" in result.stderr and "Traceback" not in result.stderr
