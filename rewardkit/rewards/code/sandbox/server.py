@@ -11,6 +11,7 @@ the run left behind before answering.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import resource
@@ -295,6 +296,11 @@ def main() -> None:
     reaping.become_subreaper()
     for name in PREIMPORT:
         __import__(name)
+    # Every run is a fork of this process, and CPython writes to an object's memory when its collector
+    # scans it: a child's first collection would copy most of the parent's heap, page by page (measured:
+    # a stdin/stdout run 17 ms before, 12 ms after). Frozen objects are never scanned by the child.
+    gc.collect()
+    gc.freeze()
     write_message(outbox, {"ready": True, "pid": os.getpid(), "layers": layers})
     try:
         Server(config, inbox, outbox).serve()

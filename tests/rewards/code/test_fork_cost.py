@@ -1,0 +1,32 @@
+"""What keeps a run cheap: every run is a fork of the fork server, so the server's heap must not be copied.
+
+CPython's cyclic collector writes to every object it scans; a child whose first collection scanned the
+inherited heap would copy most of it, page by page (perf on `benchmarks/bench_code.py` showed the kernel's
+copy-on-write and unmap paths as the top cost). The server freezes its heap before it serves, so children
+scan only what they allocate. Checked from inside a program, in both run shapes (stdin/stdout and the
+split's candidate process).
+"""
+
+from __future__ import annotations
+
+from rewardkit.types import Status
+
+from .conftest import needs_isolation
+from .test_attacks import _score
+
+pytestmark = needs_isolation
+
+FROZEN = "import gc\nfrozen = gc.get_freeze_count()"
+
+
+def test_a_stdio_program_runs_on_a_frozen_heap() -> None:
+    row = {"tests": [{"input": "", "output": "frozen\n"}]}
+    [score] = _score([(FROZEN + "\nprint('frozen' if frozen > 1000 else frozen)", row)])
+    assert (score.value, score.status) == (1.0, Status.OK), score.reason
+
+
+def test_the_split_candidate_runs_on_a_frozen_heap() -> None:
+    row = {"test_list": ["assert frozen_objects() > 1000"]}
+    code = "def frozen_objects():\n    import gc\n    return gc.get_freeze_count()"
+    [score] = _score([(code, row)])
+    assert (score.value, score.status) == (1.0, Status.OK), score.reason
