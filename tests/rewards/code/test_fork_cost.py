@@ -30,3 +30,12 @@ def test_the_split_candidate_runs_on_a_frozen_heap() -> None:
     code = "def frozen_objects():\n    import gc\n    return gc.get_freeze_count()"
     [score] = _score([(code, row)])
     assert (score.value, score.status) == (1.0, Status.OK), score.reason
+
+
+def test_the_fork_server_carries_the_sandbox_alone_not_the_library() -> None:
+    # Booted as `rewardkit_sandbox` from its own directory: rewardkit's __init__ (pluggy, yaml, the scorer,
+    # ~270 modules) is never imported, so each fork has ~40% less heap to copy and unmap.
+    program = "import sys\nlibrary = [m for m in sys.modules if m == 'rewardkit' or m.startswith('rewardkit.')]\n"
+    program += "print('alone' if not library and 'yaml' not in sys.modules else library)"
+    [score] = _score([(program, {"tests": [{"input": "", "output": "alone\n"}]})])
+    assert (score.value, score.status) == (1.0, Status.OK), score.reason
