@@ -107,12 +107,50 @@ def _jump(target: object, at: int, labels: dict[str, int]) -> int:
     return target
 
 
+#: Stands for the child's pid in the filter built ahead (`prepare`): above any pid (at most 2**22), and
+#: no other constant of the filter has this value.
+_PID_MARK = 0x7FFFFFFE
+
+
+class _Prepared:
+    """The filter without exec, built once in the fork server: a child only writes its pid into it.
+
+    Why: building ~100 instructions through ctypes in every fork cost ~0.9 ms of a ~10 ms run, twice per
+    call-based run (judge and candidate); the child also touches fewer of the server's pages this way.
+    """
+
+    def __init__(self) -> None:
+        insns = _program(_PID_MARK, None)
+        self.array = (_Insn * len(insns))(*[_Insn(*i) for i in insns])
+        self.pid_at = [i for i, (code, _, _, k) in enumerate(insns) if code == _JEQ_K and k == _PID_MARK]
+        if len(self.pid_at) != len(_ON_SELF):  # one "is it me?" test per call that names a process
+            raise RuntimeError(f"seccomp: {len(self.pid_at)} pid slots for {len(_ON_SELF)} calls")
+        self.prog = _Prog(len(insns), ctypes.cast(self.array, ctypes.POINTER(_Insn)))
+        self.libc = ctypes.CDLL(None, use_errno=True)
+
+
+_prepared: _Prepared | None = None
+
+
+def prepare() -> None:
+    """Build the filter ahead (the fork server calls this once; forks inherit it)."""
+    global _prepared
+    _prepared = _Prepared()
+
+
 def install(self_pid: int, exec_ptr: int | None = None) -> None:
     """Install the filter on this process for good (needs PR_SET_NO_NEW_PRIVS, set here too)."""
+    if exec_ptr is None and _prepared is not None:
+        for i in _prepared.pid_at:
+            _prepared.array[i].k = self_pid
+        _enable(_prepared.libc, _prepared.prog)
+        return
     insns = _program(self_pid, exec_ptr)
     array = (_Insn * len(insns))(*[_Insn(*i) for i in insns])
-    prog = _Prog(len(insns), ctypes.cast(array, ctypes.POINTER(_Insn)))
-    libc = ctypes.CDLL(None, use_errno=True)
+    _enable(ctypes.CDLL(None, use_errno=True), _Prog(len(insns), ctypes.cast(array, ctypes.POINTER(_Insn))))
+
+
+def _enable(libc: ctypes.CDLL, prog: _Prog) -> None:
     if libc.prctl(38, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
     if libc.prctl(22, 2, ctypes.byref(prog), 0, 0) != 0:  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER

@@ -23,7 +23,7 @@ import tempfile
 import time
 from typing import Any
 
-from . import child, host, reaping
+from . import child, host, reaping, seccomp
 
 # Imported here so every fork finds them loaded: programs import these constantly.
 PREIMPORT = (
@@ -296,6 +296,8 @@ def main() -> None:
     reaping.become_subreaper()
     for name in PREIMPORT:
         __import__(name)
+    if config.get("seccomp"):
+        seccomp.prepare()
     # Every run is a fork of this process, and CPython writes to an object's memory when its collector
     # scans it: a child's first collection would copy most of the parent's heap, page by page (measured:
     # a stdin/stdout run 17 ms before, 12 ms after). Frozen objects are never scanned by the child.
