@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from rewardkit import RewardSpec, Sample, Score, param
+from rewardkit import RewardSpec, Sample, Score, param, plugins
 from rewardkit.config import CompositionConfig, Term
+
+
+@contextlib.contextmanager
+def registered(plugin: object, name: str) -> Iterator[None]:
+    """``plugin``'s rewards registered on a fresh registry for one test; the registry is reset after."""
+    plugins.reset()
+    plugins.get_plugin_manager().register(plugin, name=name)
+    try:
+        yield
+    finally:
+        plugins.reset()
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,11 @@ def test_exit_status_is_the_commands(command: list[str], status: int) -> None:
 def test_no_guard_cgroup_is_left_behind() -> None:
     result = guard("true")
     assert result.returncode == 0, result.stderr
-    for line in result.stderr.splitlines():
-        if " in /sys/fs/cgroup/" in line:  # guarded: "pids.max=... in DIR [DIR]"
-            for directory in line.split(" in ", 1)[1].split():
-                assert not Path(directory).exists(), f"{directory} left behind"
+    made = [line.split(" in ", 1)[1].split() for line in result.stderr.splitlines() if " in /sys/fs/cgroup/" in line]
+    if not made:  # guarded runs say "pids.max=... in DIR [DIR]"
+        pytest.skip("no writable cgroup here: the guard runs unguarded and makes none")
+    for directory in made[0]:
+        assert not Path(directory).exists(), f"{directory} left behind"
 
 
 def test_a_process_left_running_fails_the_run() -> None:

@@ -17,12 +17,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rewardkit import RewardSpec, Sample, Score, compose, hookimpl, plugins
+from rewardkit import RewardSpec, Sample, Score, compose, hookimpl
 from rewardkit.config import parse_config
 from rewardkit.evaluate import Scored, evaluate_chunk
 from rewardkit.integrations.openrlhf import reply
 from rewardkit.report import Report, write_report
 from rewardkit.stats import MAX_PARTS, PARTS, TOTAL, Stats, parts_of, trainer_metrics
+from tests._fixtures import registered
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,8 @@ CONFIG = {"max_error_rate": 1.0, "rewards": [{"name": "parted"}, {"name": "think
 
 @pytest.fixture(autouse=True)
 def parted_reward() -> Iterator[None]:
-    plugins.reset()
-    plugins.get_plugin_manager().register(PLUGIN, name="parts-test-rewards")
-    yield
-    plugins.reset()
+    with registered(PLUGIN, "parts-test-rewards"):
+        yield
 
 
 @pytest.mark.parametrize(

@@ -47,11 +47,14 @@ def workers_per_frontend(workers: int, frontends: int) -> int:
     return 0 if workers == 0 else max(1, workers // frontends)
 
 
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def reserve_port(host: str, port: int) -> socket.socket:
     """A bound, not listening, SO_REUSEPORT socket: it fixes the port (``--port 0`` too) for the children's
     own listening sockets, and takes no connections itself (the kernel balances over listening ones only)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(_family(host), socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
@@ -61,11 +64,15 @@ def reserve_port(host: str, port: int) -> socket.socket:
     return sock
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """The one front end's socket, bound here so that a taken port is one clear line, not a traceback."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+def listening_socket(host: str, port: int, reuse_port: bool = False) -> socket.socket:
+    """A listening socket, bound here so that a taken port is one clear line, not a traceback.
+
+    ``reuse_port``: one per front end, not one shared. With a shared socket the first child to wake accepts a
+    whole burst of connections (asyncio accepts up to the backlog per wake-up), and with keep-alive that
+    imbalance lasts; SO_REUSEPORT has the kernel spread connections over the children by their addresses.
+    """
     try:
-        return socket.create_server((host, port), family=family, backlog=BACKLOG)
+        return socket.create_server((host, port), family=_family(host), backlog=BACKLOG, reuse_port=reuse_port)
     except OSError as exc:
         raise cannot_listen(host, port, exc) from None
 
@@ -73,14 +80,6 @@ def listening_socket(host: str, port: int) -> socket.socket:
 def cannot_listen(host: str, port: int, exc: OSError) -> ConfigError:
     return ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port (or --host), "
                        "or stop the process that holds it")  # fmt: skip
-
-
-def child_socket(host: str, port: int) -> socket.socket:
-    # One listening socket per child, not one shared: with a shared socket the first child to wake accepts
-    # a whole burst of connections (asyncio accepts up to the backlog per wake-up), and with keep-alive that
-    # imbalance lasts; SO_REUSEPORT has the kernel spread connections over the children by their addresses.
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host, port), family=family, backlog=BACKLOG, reuse_port=True)
 
 
 def serve_frontends(
@@ -155,7 +154,7 @@ def _child(
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     tune_interpreter()
-    sock = child_socket(host, port)
+    sock = listening_socket(host, port, reuse_port=True)
     app = create_app(config, workers, settings)
     app[FRONTEND] = (index, frontends)
     web.run_app(app, sock=sock, shutdown_timeout=shutdown_timeout, print=None, access_log=None,

@@ -16,10 +16,11 @@ pytest.importorskip("openai")
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from rewardkit import compose, plugins
+from rewardkit import compose
 from rewardkit.config import parse_config
 from rewardkit.integrations.nemo_gym import output_messages, verify_sample
 from rewardkit.server.app import create_app
+from tests._fixtures import registered
 
 from . import _nemo_gym_0_7 as ng
 from ._rewards import PLUGIN
@@ -31,10 +32,8 @@ MATH = {"name": "gym", "rewards": [{"name": "math"}, {"name": "think_format", "w
 
 @pytest.fixture(autouse=True)
 def test_rewards() -> Iterator[None]:
-    plugins.reset()
-    plugins.get_plugin_manager().register(PLUGIN, name="nemo-gym-test-rewards")
-    yield
-    plugins.reset()
+    with registered(PLUGIN, "nemo-gym-test-rewards"):
+        yield
 
 
 def _response(*output: dict[str, Any]) -> dict[str, Any]:

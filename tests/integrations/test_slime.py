@@ -14,10 +14,11 @@ pytest.importorskip("aiohttp")
 import aiohttp
 from aiohttp.test_utils import TestClient, TestServer
 
-from rewardkit import compose, plugins
+from rewardkit import compose
 from rewardkit.config import parse_config
 from rewardkit.integrations.slime import request_sample
 from rewardkit.server.app import ServerSettings, create_app
+from tests._fixtures import registered
 
 from ._rewards import PLUGIN
 from ._slime_client import Args, Sample, remote_rm
@@ -30,10 +31,8 @@ PROMPT = "<|im_start|>user\nWhat is 6*7?<|im_end|>\n<|im_start|>assistant\n"
 
 @pytest.fixture(autouse=True)
 def test_rewards() -> Iterator[None]:
-    plugins.reset()
-    plugins.get_plugin_manager().register(PLUGIN, name="slime-test-rewards")
-    yield
-    plugins.reset()
+    with registered(PLUGIN, "slime-test-rewards"):
+        yield
 
 
 def _with_server(config: dict[str, Any], test: Callable[[str], Awaitable[Any]], null_reward: float = 0.0) -> Any:

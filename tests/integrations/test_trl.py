@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rewardkit import plugins
 from rewardkit.compose import Composition, compose
 from rewardkit.integrations.trl import AsyncTermReward, TermReward, reward_funcs, reward_weights
+from tests._fixtures import registered
 
 from ._rewards import PLUGIN
 
@@ -40,10 +40,8 @@ COMPLETIONS = [
 
 @pytest.fixture(autouse=True)
 def test_rewards() -> Iterator[None]:
-    plugins.reset()
-    plugins.get_plugin_manager().register(PLUGIN, name="trl-test-rewards")
-    yield
-    plugins.reset()
+    with registered(PLUGIN, "trl-test-rewards"):
+        yield
 
 
 class Metrics:

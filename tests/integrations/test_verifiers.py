@@ -17,8 +17,9 @@ import pytest
 vf = pytest.importorskip("verifiers.v1")
 from verifiers.v1.errors import TaskError, boundary  # noqa: E402
 
-from rewardkit import compose, plugins  # noqa: E402
+from rewardkit import compose  # noqa: E402
 from rewardkit.integrations.verifiers import MaskedReward, VerifiersRewards  # noqa: E402
+from tests._fixtures import registered  # noqa: E402
 
 from ._rewards import PLUGIN  # noqa: E402
 
@@ -27,10 +28,8 @@ pytestmark = pytest.mark.timeout(300)
 
 @pytest.fixture(autouse=True)
 def test_rewards() -> Iterator[None]:
-    plugins.reset()
-    plugins.get_plugin_manager().register(PLUGIN, name="verifiers-test-rewards")
-    yield
-    plugins.reset()
+    with registered(PLUGIN, "verifiers-test-rewards"):
+        yield
 
 
 class Data(vf.TaskData):
