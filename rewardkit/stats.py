@@ -12,7 +12,6 @@ them out (those trainers need one fixed key set per run; parts vary by row: per-
 from __future__ import annotations
 
 import functools
-import math
 import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +28,9 @@ PARTS = "parts"
 #: At most this many parts of one score are read (a per-row rubric must not flood a metrics logger).
 MAX_PARTS = 32
 MAX_PART_NAME = 64
+#: Larger magnitudes are not sub-scores, and summing a run of them would overflow a mean to inf (CI found
+#: two parts of 9e307 logging an infinite mean); 1e12 keeps the sum of a trillion rows finite.
+MAX_PART_MAGNITUDE = 1e12
 
 
 def part_name_ok(name: object) -> bool:
@@ -43,7 +45,8 @@ def _name_ok(name: str) -> bool:
 
 def parts_of(score: Score) -> dict[str, float]:
     """The named sub-scores ``score`` carries under ``details["parts"]``; names that `part_name_ok` refuses,
-    values that are not finite real numbers (bools included) and entries past `MAX_PARTS` are ignored."""
+    values that are not real numbers (bools included) of magnitude at most `MAX_PART_MAGNITUDE` (so not nan or
+    inf either) and entries past `MAX_PARTS` are ignored."""
     details: Any = score.details
     raw = details.get(PARTS) if type(details) is dict or isinstance(details, Mapping) else None
     if not isinstance(raw, Mapping):
@@ -57,7 +60,7 @@ def parts_of(score: Score) -> dict[str, float]:
             continue
         if type(name) is str and _name_ok(name):
             number = float(value)
-            if math.isfinite(number):
+            if -MAX_PART_MAGNITUDE <= number <= MAX_PART_MAGNITUDE:  # False for nan
                 out[name] = number
     return out
 

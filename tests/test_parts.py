@@ -56,7 +56,9 @@ def parted_reward() -> Iterator[None]:
         ({PARTS: {"a": 0.5, "b": 1}}, {"a": 0.5, "b": 1.0}),  # ints are numbers
         ({PARTS: {"a": Fraction(1, 4), "b": np.float32(0.5)}}, {"a": 0.25, "b": 0.5}),  # any real number
         ({PARTS: {"a": True, "b": 0.0}}, {"b": 0.0}),  # a bool is not a score
-        ({PARTS: {"a": math.nan, "b": math.inf, "c": -1e308}}, {"c": -1e308}),  # not finite: ignored
+        ({PARTS: {"a": math.nan, "b": math.inf, "c": -0.5}}, {"c": -0.5}),  # not finite: ignored
+        ({PARTS: {"a": 9e307, "b": -1e13, "c": 1e12, "d": -1e12}}, {"c": 1e12, "d": -1e12}),  # a run's sum
+        # of parts past MAX_PART_MAGNITUDE could overflow its mean to inf (CI: two of 9e307): not sub-scores
         ({PARTS: {"a": "0.5", "b": None, "c": [1.0]}}, {}),  # not numbers
         ({PARTS: {"x/y": 1.0, "": 1.0, " a": 1.0, "a\n": 1.0, "z" * 65: 1.0, 3: 1.0, "ok name": 1.0}},
          {"ok name": 1.0}),  # a name must fit a metric key: no '/', printable, no outer spaces, <= 64 chars

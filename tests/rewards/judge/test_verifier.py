@@ -25,9 +25,13 @@ def test_each_style_grades_through_its_own_verdict_token(style: str) -> None:
     with serve(universal) as judge:
         scores = verifier_batch([RIGHT, WRONG], kind_params("verifier", judge.url, style=style))
     assert [s.value for s in scores] == [1.0, 0.0] and all(s.status is Status.OK for s in scores)
-    [message] = judge.requests[0]["messages"]  # verifier models take one user turn
-    assert '"So it is Canberra."' in message["content"]  # the response as a JSON string literal
-    assert "response_format" not in judge.requests[0]  # verdict-token models are not forced into JSON
+    # The two requests arrive concurrently, in either order (the order once made this test flaky).
+    assert all(len(r["messages"]) == 1 for r in judge.requests)  # verifier models take one user turn
+    contents = sorted(r["messages"][0]["content"] for r in judge.requests)
+    assert [('"So it is Canberra."' in c, '"Sydney."' in c) for c in contents] in (
+        [(True, False), (False, True)], [(False, True), (True, False)]
+    )  # each response once, as a JSON string literal
+    assert all("response_format" not in r for r in judge.requests)  # verdict-token models are not forced into JSON
 
 
 @pytest.mark.parametrize(
