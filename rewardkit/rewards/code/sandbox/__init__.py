@@ -41,6 +41,8 @@ scheduling/ptrace on any process but itself), pid and network namespaces (no hos
 reach), rlimits (CPU, address space, file size, open files, no core) re-applied to every run, the pids
 cgroup (threads and processes; RLIMIT_NPROC does not bind root), the scratch quota, a wall-clock backstop
 per run (and a row whose run slept past it skips its other runs), every capability dropped as root.
-After each run the server kills everything in its pid namespace and removes the scratch directory;
-scratch trees and cgroups of scorers killed before cleaning up are swept when the next one starts.
+After each run the server kills everything in its pid namespace and empties the scratch directory (one per
+server, so that the Landlock rulesets are built once; a directory that cannot be emptied is replaced, so no
+file of one run reaches the next); the judge's ruleset has no scratch at all. Scratch trees and cgroups of
+scorers killed before cleaning up are swept when the next one starts.
 """

@@ -33,6 +33,8 @@ class _PathBeneath(ctypes.Structure):
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
+# Bound once: a forked child that looked them up again would pay for ctypes' lookup and its page faults.
+_syscall, _prctl = _libc.syscall, _libc.prctl
 
 
 def abi_version() -> int:
@@ -48,11 +50,10 @@ def fs_rights(abi: int) -> int:
     return _FS_BY_ABI[max(k for k in _FS_BY_ABI if k <= abi)]
 
 
-def restrict(read_paths: Iterable[str], write_paths: Iterable[str], abi: int) -> None:
-    """Restrict this process (and its future children) for good. Raise OSError when the kernel refuses.
-
-    ``read_paths`` may be read and executed, ``write_paths`` fully used; everything else is denied.
-    """
+def ruleset(read_paths: Iterable[str], write_paths: Iterable[str], abi: int) -> int:
+    """A ruleset descriptor: ``read_paths`` may be read and executed, ``write_paths`` fully used, the rest
+    denied. Built once per fork server (opening ~10 paths and adding their rules cost a fork ~0.6 ms when
+    each child did it); `restrict_with` applies it. A rule binds the path's inode, not its name."""
     handled = fs_rights(abi)
     attr = _RulesetAttr(handled, _NET_TCP if abi >= 4 else 0, _SCOPE_ALL if abi >= 6 else 0)
     size = 24 if abi >= 6 else 16 if abi >= 4 else 8
@@ -63,12 +64,18 @@ def restrict(read_paths: Iterable[str], write_paths: Iterable[str], abi: int) ->
         for paths, rights in ((read_paths, READ & handled), (write_paths, handled)):
             for path in paths:
                 _add_path(fd, path, rights)
-        if _libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS: required by landlock_restrict_self
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
-        if _libc.syscall(_SYS_RESTRICT, fd, 0) != 0:
-            raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
-    finally:
+    except BaseException:
         os.close(fd)
+        raise
+    return int(fd)
+
+
+def restrict_with(ruleset_fd: int) -> None:
+    """Restrict this process (and its future children) for good with a prepared ruleset."""
+    if _prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS: required by landlock_restrict_self
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+    if _syscall(_SYS_RESTRICT, ruleset_fd, 0) != 0:
+        raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
 
 
 def _add_path(ruleset_fd: int, path: str, rights: int) -> None:
