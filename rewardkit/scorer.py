@@ -9,7 +9,10 @@ Why lanes, one per worker process, fed from one shared queue: `WorkerPool.map` s
 in input order, so a single slow sample would hold back every caller batched with it, and trainers that call
 from many threads (verl's reward loop, OpenRLHF's one sample per request, TRL's async groups) would queue
 behind each other. A lane takes whatever is queued, up to `MAX_BATCH` samples from many callers at once,
-so one-sample calls at high concurrency pay one round trip per batch, not per sample.
+so one-sample calls at high concurrency pay one round trip per batch, not per sample. A lane merges only
+while no other lane is idle: two threads calling one sample at a time (verl's reward loop on two cores)
+would otherwise often meet in one lane's batch and be scored one after the other in one worker while the
+other worker waits.
 """
 
 from __future__ import annotations
@@ -75,6 +78,8 @@ class Scorer:
         self._closed = False
         self._lanes: list[threading.Thread] = []
         self._start_lock = threading.Lock()
+        self._idle = 0  # lanes waiting for work; read without the lock, as a hint (see `_take`)
+        self._idle_lock = threading.Lock()
 
     def score(self, samples: Sequence[Sample]) -> list[Scored]:
         """Every sample's result, in order."""
@@ -155,8 +160,9 @@ class Scorer:
         """``first`` and whatever else is queued, up to `MAX_BATCH` samples; and whether to stop after."""
         parts, count = [first], len(first.samples)
         # Two calls may hold samples of one prompt text (two steps of a trainer): with a grouping reward they
-        # must not meet in one batch, or their groups would merge.
-        while count < MAX_BATCH and self.config.grouping is None:
+        # must not meet in one batch, or their groups would merge. What is queued while another lane is idle
+        # is that lane's to take: it is being woken for it.
+        while count < MAX_BATCH and self.config.grouping is None and self._idle == 0:
             try:
                 part = self._queue.get_nowait()
             except queue.Empty:
@@ -167,11 +173,20 @@ class Scorer:
             count += len(part.samples)
         return parts, False
 
+    def _wait_for_work(self) -> _Part | None:
+        with self._idle_lock:
+            self._idle += 1
+        try:
+            return self._queue.get()
+        finally:
+            with self._idle_lock:
+                self._idle -= 1
+
     def _lane(self) -> None:
         pool = WorkerPool(self.config, evaluate_chunk, 1)
         try:
             stop = False
-            while not stop and (first := self._queue.get()) is not None:
+            while not stop and (first := self._wait_for_work()) is not None:
                 parts, stop = self._take(first)
                 parts = [p for p in parts if not p.call.done()]  # cancelled, or a part failed
                 if not parts:

@@ -58,6 +58,12 @@ def infra(sample: Sample, params: NoParams) -> Score:
     return Score.error("service unreachable") if sample.text == "down" else Score.ok(1.0)
 
 
+def which_worker(sample: Sample, params: NoParams) -> Score:
+    """Takes 0.2 s and says which process scored it."""
+    time.sleep(0.2)
+    return Score.ok(0.5, pid=os.getpid())
+
+
 def out_of_range(sample: Sample, params: NoParams) -> Score:
     return Score.ok(7.0)
 
@@ -71,6 +77,7 @@ CONTAINS_X = _spec("contains_x", contains_x)
 HOSTILE = _spec("hostile", hostile)
 INFRA = _spec("infra", infra)
 OUT_OF_RANGE = _spec("out_of_range", out_of_range)
+WHICH_WORKER = _spec("which_worker", which_worker)
 
 
 def config_of(*terms: tuple[RewardSpec, float, float], max_error_rate: float = 1.0) -> CompositionConfig:

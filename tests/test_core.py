@@ -28,7 +28,7 @@ from rewardkit.rows import call_samples, clean_completion, row_sample, strip_spe
 from rewardkit.scorer import Scorer
 from rewardkit.stats import Stats, trainer_metrics
 from rewardkit.types import Sample, completion_text
-from tests._fixtures import HOSTILE, INFRA, config_of
+from tests._fixtures import HOSTILE, INFRA, WHICH_WORKER, config_of
 
 WELL_FORMED = "<think>2 + 2 = 4</think>\n<answer>4</answer>"
 
@@ -189,6 +189,23 @@ def test_the_scorer_serves_concurrent_one_sample_callers_in_order() -> None:
         futures = [scorer.submit([Sample("fine")] * (i % 3 + 1)) for i in range(30)]
         sizes = [len(f.result(timeout=60)) for f in futures]
         assert sizes == [i % 3 + 1 for i in range(30)]
+    finally:
+        scorer.close()
+
+
+def test_two_one_sample_callers_are_scored_in_two_workers_at_once() -> None:
+    # verl's reward loop on two cores: two threads, one sample per call. A lane that took the other caller's
+    # queued sample into its own batch left the second worker idle and served the two one after the other.
+    scorer = Scorer(config_of((WHICH_WORKER, 1.0, 10.0)), workers=2)
+    try:
+        for _ in range(2):  # start both lanes' workers, then let both lanes go idle
+            [f.result(timeout=60) for f in (scorer.submit([Sample("a")]), scorer.submit([Sample("b")]))]
+        time.sleep(0.3)
+        for _ in range(6):
+            pair = scorer.submit([Sample("a")]), scorer.submit([Sample("b")])  # queued together
+            pids = {f.result(timeout=60)[0].scores["which_worker"].details["pid"] for f in pair}
+            assert len(pids) == 2, "both samples went to one worker while the other was idle"
+            time.sleep(0.05)
     finally:
         scorer.close()
 
