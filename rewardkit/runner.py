@@ -13,7 +13,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import ctypes
-import ctypes.util
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -246,7 +245,9 @@ def _die_with_parent() -> None:
     if sys.platform != "linux":
         return
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        # CDLL(None): the libc this process already runs on. find_library("c") would run `ldconfig -p`
+        # in every new worker (seen in strace on each start-up).
+        libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass

@@ -62,39 +62,69 @@ def available() -> bool:
     return platform.machine() in ("x86_64", "AMD64")
 
 
+#: The filter branches on the syscall number into these ranges before its list of comparisons. Why: on
+#: install the kernel runs the filter once per syscall number to cache the calls it always allows, and a
+#: single list of ~60 comparisons made that ~60% of a fork's seccomp cost (measured: 265 us to install vs
+#: 83 us for a 4-instruction filter); each number now meets only its own range's comparisons. The rules
+#: are the same (tests/rewards/code/test_seccomp_tree.py runs both forms on every number).
+_RANGES = (0, 100, 200, 300)
+
+
 def _program(self_pid: int, exec_ptr: int | None) -> list[tuple[int, int, int, int]]:
-    """The filter as (code, jt, jf, k); jumps use "labels" resolved below: ALLOW, DENY, NOSYS, KILL.
+    """The filter as (code, jt, jf, k); jumps use labels resolved below: ALLOW, DENY, NOSYS, KILL, and one
+    per range of syscall numbers.
 
     With ``exec_ptr``, execve is allowed only when its path argument is that very pointer: the
     harness's own exec of a compiled program. The new image cannot know the address (ASLR), so it
     cannot exec anything itself.
     """
-    denied = [nr for name, nr in _DENY.items() if exec_ptr is None or name != "execve"]
     body: list[tuple[int, object, object, int]] = [
         (_LD_W_ABS, 0, 0, _OFF_ARCH),
         (_JEQ_K, 0, "KILL", _AUDIT_ARCH_X86_64),
         (_LD_W_ABS, 0, 0, _OFF_NR),
         (_JGE_K, "DENY", 0, _X32_BIT),
         (_JEQ_K, "NOSYS", 0, _CLONE3),
+        # Two levels of branching: [0, 200) or [200, ...), then each half in two.
+        (_JGE_K, "range2", 0, _RANGES[2]),
+        (_JGE_K, "range1", 0, _RANGES[1]),
     ]
-    body += [(_JEQ_K, "DENY", 0, nr) for nr in denied]
-    # Calls judged on an argument: load it once the number matched (the low 32 bits: pid_t is an int).
-    body += [(_JEQ_K, 0, 2, _CLONE), (_LD_W_ABS, 0, 0, _OFF_ARG0), (_JSET_K, "ALLOW", "DENY", _CLONE_THREAD)]
-    for nr, offset in _ON_SELF:
-        body += [(_JEQ_K, 0, 3, nr), (_LD_W_ABS, 0, 0, offset), (_JEQ_K, "ALLOW", 0, 0),
-                 (_JEQ_K, "ALLOW", "DENY", self_pid)]  # fmt: skip
-    if exec_ptr is not None:
-        low, high = exec_ptr & 0xFFFFFFFF, exec_ptr >> 32
-        body += [(_JEQ_K, 0, 4, _DENY["execve"]), (_LD_W_ABS, 0, 0, _OFF_ARG0), (_JEQ_K, 0, "DENY", low),
-                 (_LD_W_ABS, 0, 0, _OFF_ARG0 + 4), (_JEQ_K, "ALLOW", "DENY", high)]  # fmt: skip
-    body += [(_RET_K, 0, 0, _RET_ALLOW)]
+    positions: dict[str, int] = {}
+    for index, low in enumerate(_RANGES):
+        high = _RANGES[index + 1] if index + 1 < len(_RANGES) else _X32_BIT
+        positions[f"range{index}"] = len(body)
+        if index == 2:  # the upper half's own branch
+            body.append((_JGE_K, "range3", 0, _RANGES[3]))
+        body += _range_rules(low, high, self_pid, exec_ptr)
+        body.append((_RET_K, 0, 0, _RET_ALLOW))
     tail = {"ALLOW": _RET_ALLOW, "DENY": _RET_ERRNO | errno.EPERM, "NOSYS": _RET_ERRNO | errno.ENOSYS,
             "KILL": _RET_KILL}  # fmt: skip
-    labels = {name: len(body) + i for i, name in enumerate(tail)}
+    labels = {**positions, **{name: len(body) + i for i, name in enumerate(tail)}}
     out = []
     for i, (code, jt, jf, k) in enumerate(body):
         out.append((code, _jump(jt, i, labels), _jump(jf, i, labels), k))
     return out + [(_RET_K, 0, 0, k) for k in tail.values()]
+
+
+def _range_rules(low: int, high: int, self_pid: int, exec_ptr: int | None) -> list[tuple[int, object, object, int]]:
+    """The rules for syscall numbers in [low, high), the number loaded; falls through when none applies."""
+    def here(nr: int) -> bool:
+        return low <= nr < high
+
+    denied = [nr for name, nr in _DENY.items() if here(nr) and (exec_ptr is None or name != "execve")]
+    rules: list[tuple[int, object, object, int]] = [(_JEQ_K, "DENY", 0, nr) for nr in denied]
+    # Calls judged on an argument: load it once the number matched (the low 32 bits: pid_t is an int).
+    # A block ends by returning, so the number need not be loaded again after it.
+    if here(_CLONE):
+        rules += [(_JEQ_K, 0, 2, _CLONE), (_LD_W_ABS, 0, 0, _OFF_ARG0), (_JSET_K, "ALLOW", "DENY", _CLONE_THREAD)]
+    for nr, offset in _ON_SELF:
+        if here(nr):
+            rules += [(_JEQ_K, 0, 3, nr), (_LD_W_ABS, 0, 0, offset), (_JEQ_K, "ALLOW", 0, 0),
+                      (_JEQ_K, "ALLOW", "DENY", self_pid)]  # fmt: skip
+    if exec_ptr is not None and here(_DENY["execve"]):
+        low32, high32 = exec_ptr & 0xFFFFFFFF, exec_ptr >> 32
+        rules += [(_JEQ_K, 0, 4, _DENY["execve"]), (_LD_W_ABS, 0, 0, _OFF_ARG0), (_JEQ_K, 0, "DENY", low32),
+                  (_LD_W_ABS, 0, 0, _OFF_ARG0 + 4), (_JEQ_K, "ALLOW", "DENY", high32)]  # fmt: skip
+    return rules
 
 
 def _jump(target: object, at: int, labels: dict[str, int]) -> int:
