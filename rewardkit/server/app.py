@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -154,6 +155,7 @@ async def health(request: web.Request) -> web.Response:
         "served_requests": service.served_requests, "served_samples": service.served_samples,
         "inflight_bytes": request.app[INFLIGHT].used, "uptime_s": round(time.monotonic() - request.app[STARTED], 3),
         "frontend": request.app[FRONTEND][0], "frontends": request.app[FRONTEND][1],
+        "event_loop": "uvloop" if type(asyncio.get_running_loop()).__module__.startswith("uvloop") else "asyncio",
     })  # fmt: skip
 
 
@@ -193,10 +195,23 @@ def create_app(config: CompositionConfig, workers: int, settings: ServerSettings
 #: thread to let go of the GIL: up to the whole interval. At one sample per request that queueing, not
 #: scoring, set the latency tail; 1 ms keeps the hand-offs short. Set only in `serve`: the process is ours.
 SWITCH_INTERVAL_S = 0.001
+#: ``asyncio`` keeps the standard event loop even where uvloop is installed.
+EVENT_LOOP_ENV = "REWARDKIT_EVENT_LOOP"
 
 
 def tune_interpreter() -> None:
+    """The server process's interpreter settings: the GIL switch interval, and uvloop as the event loop where
+    it is installed (the `serve` extra installs it) unless ``REWARDKIT_EVENT_LOOP=asyncio``. uvloop's socket
+    and transport layer is written in C; asyncio's costs a front end a large share of its CPU at thousands of
+    one-sample requests a second (benchmarks/bench_server.py measures both)."""
     sys.setswitchinterval(SWITCH_INTERVAL_S)
+    if os.environ.get(EVENT_LOOP_ENV, "").strip().lower() == "asyncio":
+        return
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
 def serve(config: CompositionConfig, host: str, port: int, workers: int,

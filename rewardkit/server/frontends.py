@@ -53,11 +53,18 @@ def _family(host: str) -> socket.AddressFamily:
 
 def reserve_port(host: str, port: int) -> socket.socket:
     """A bound, not listening, SO_REUSEPORT socket: it fixes the port (``--port 0`` too) for the children's
-    own listening sockets, and takes no connections itself (the kernel balances over listening ones only)."""
+    own listening sockets, and takes no connections itself (the kernel balances over listening ones only).
+
+    SO_REUSEPORT is set only after the bind. Set before it, the bind succeeds on a port that another
+    server of the same user holds with SO_REUSEPORT (a stale `serve --frontends`, or the port ``--port 0``
+    happens to draw), and the two servers silently share the connections. SO_REUSEADDR, as every listening
+    socket here has, still lets a restarted server bind over connections left in TIME_WAIT.
+    """
     sock = socket.socket(_family(host), socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     except OSError as exc:
         sock.close()
         raise cannot_listen(host, port, exc) from None

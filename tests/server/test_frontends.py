@@ -29,11 +29,11 @@ from tests.server.test_serve import CLI, REPO, post, wait_up
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="--frontends needs fork")
 
 
-def start(tmp_path: Path, *flags: str) -> tuple[subprocess.Popen[bytes], str]:
+def start(tmp_path: Path, *flags: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
     config = tmp_path / "rewards.yaml"
     config.write_text("rewards:\n  - {name: think_format, weight: 0.2}\n  - {name: math}\n")
     proc = subprocess.Popen([sys.executable, "-c", CLI, "serve", "--config", str(config), "--port", "0", *flags],
-                            cwd=REPO, stderr=subprocess.PIPE)  # fmt: skip
+                            cwd=REPO, stderr=subprocess.PIPE, env={**os.environ, **(env or {})})  # fmt: skip
     assert proc.stderr is not None
     deadline = time.monotonic() + 60
     for line in iter(proc.stderr.readline, b""):  # "Running on http://127.0.0.1:PORT (...)": the bound port
@@ -85,6 +85,33 @@ def test_two_front_ends_share_one_port_and_both_answer(tmp_path: Path) -> None:
     assert not [k for k in kids if Path(f"/proc/{k}").exists()], "a front end outlived the server"
 
 
+def _has_uvloop() -> bool:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("frontends", ["1", "2"])
+@pytest.mark.parametrize("choice", ["", "asyncio"])
+def test_each_front_end_runs_uvloop_where_installed_unless_told_not_to(tmp_path: Path, frontends: str,
+                                                                        choice: str) -> None:  # fmt: skip
+    proc, url = start(tmp_path, "--frontends", frontends, "--workers", "1", env={"REWARDKIT_EVENT_LOOP": choice})
+    try:
+        expected = "uvloop" if _has_uvloop() and choice != "asyncio" else "asyncio"
+        assert {health(url)["event_loop"] for _ in range(8)} == {expected}
+        query = "<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n"
+        body = {"query": [query + "<think>7*6</think><answer>42</answer><|im_end|>"], "prompts": [query],
+                "labels": ["42"]}  # fmt: skip
+        with ThreadPoolExecutor(8) as pool:  # the lanes settle requests on this loop from their threads
+            replies = list(pool.map(lambda _: post(f"{url}/get_reward", body), range(32)))
+        assert all(status == 200 and reply["rewards"] == [pytest.approx(1.2)] for status, reply in replies)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+
+
 def test_a_front_end_that_dies_stops_the_server_loudly(tmp_path: Path) -> None:
     proc, _ = start(tmp_path, "--frontends", "2", "--workers", "2")
     kids = children(proc.pid)
@@ -103,10 +130,17 @@ def test_a_front_end_that_dies_stops_the_server_loudly(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("frontends", ["1", "2"])
-def test_a_taken_port_is_one_line_saying_what_to_do(tmp_path: Path, frontends: str) -> None:
+@pytest.mark.parametrize("holder_reuses_port", [False, True])
+def test_a_taken_port_is_one_line_saying_what_to_do(tmp_path: Path, frontends: str, holder_reuses_port: bool) -> None:
+    # holder_reuses_port: the port is held by another `serve --frontends` (its listeners set SO_REUSEPORT, same
+    # uid). The reservation once set SO_REUSEPORT before binding, so a second server joined the first one's
+    # port and the kernel split connections between a live server and a stale one (seen as a request that
+    # never got an answer when --port 0 drew a port a previous test's front end still held).
     config = tmp_path / "rewards.yaml"
     config.write_text("rewards:\n  - name: think_format\n")
     with socket.socket() as taken:
+        if holder_reuses_port:
+            taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = str(taken.getsockname()[1])
