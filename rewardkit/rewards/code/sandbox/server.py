@@ -104,7 +104,6 @@ class Server:
         self.private = os.path.join(self.base, "io")
         self.work = os.path.join(self.base, "work")
         os.makedirs(self.private, mode=0o700, exist_ok=True)
-        self.count = 0
         self.scratch = ""
         self.renewals = 0
         self._renew_scratch()
@@ -129,7 +128,6 @@ class Server:
             write_message(self.outbox, self.handle(request))
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
-        self.count += 1
         scratch = self.scratch
         uid = self.config["uid"]
         try:
