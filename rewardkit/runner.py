@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import ctypes
+import gc
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -253,10 +254,26 @@ def _die_with_parent() -> None:
         pass
 
 
+def settle_heap() -> None:
+    """Move every object alive now out of the garbage collector's reach, once a long-running process has
+    loaded what it keeps (modules, configuration, tables).
+
+    Why: a full collection walks every tracked object, and a process that allocates per request runs one
+    every few seconds. In a server front end or a worker that walk took ~55 ms (51k objects after start-up;
+    more once sympy is loaded), and every request in flight waited for it: it was the latency tail of
+    `benchmarks/bench_server.py` (slow answers came in bursts 0.3-0.5 s apart). Frozen objects are never
+    collected, so this runs after a collection, never between requests.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def _worker_main(conn: Any, beat: Any, blob: bytes, task: TaskFn) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     config = pickle.loads(blob)
+    settle_heap()
+    first = True
     inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
     threading.Thread(target=_receive, args=(conn, inbox), daemon=True).start()
 
@@ -274,6 +291,9 @@ def _worker_main(conn: Any, beat: Any, blob: bytes, task: TaskFn) -> None:
             reply = (seq, False, traceback.format_exc())
         heartbeat(-1, _IDLE)
         conn.send(reply)
+        if first:  # the first chunk imported what the rewards load lazily (sympy, parsers): keep that too
+            first = False
+            settle_heap()
 
 
 def _receive(conn: Any, inbox: queue.SimpleQueue[Any]) -> None:

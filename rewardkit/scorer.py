@@ -110,16 +110,25 @@ class Scorer:
         second pays a thread-safe wake-up and a chained future per request that way. Here a lane wakes the
         loop once per batch it scored and settles every request of that batch in one callback.
         """
+        return await self.score_future(samples)
+
+    def score_future(self, samples: Sequence[Sample]) -> asyncio.Future[list[Scored]]:
+        """An asyncio future of every sample's result, in order, on the running loop (``workers`` > 0).
+
+        For callers that answer from a done-callback instead of a coroutine (the server's plain-HTTP path
+        costs no task per request that way). Cancelling it drops the samples not yet scored.
+        """
         if self.workers == 0:
             raise ValueError("score_async needs worker processes (workers > 0); use submit() in a thread")
         if self._closed:
             raise ScorerClosed("the scorer is shutting down; retry on another replica")
-        if not samples:
-            return []
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[list[Scored]] = loop.create_future()
+        if not samples:
+            waiter.set_result([])
+            return waiter
         self._enqueue(samples, _Call(None, [None] * len(samples), 0, waiter, loop))
-        return await waiter
+        return waiter
 
     def _enqueue(self, samples: Sequence[Sample], call: _Call) -> None:
         self._ensure_lanes()

@@ -11,62 +11,43 @@ left of ``--max-inflight-mb`` over every request being read, parsed or scored (e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
+import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from ..config import CompositionConfig
-from ..errors import ErrorBudgetExceeded, InputError, RewardkitError
 from ..integrations import openrlhf
-from .protocol import ProtocolError, check_size, decode_json, describe_config, parse_score, score_response
+from ..runner import settle_heap
+from .protocol import (
+    Inflight,
+    ServerSettings,
+    admit,
+    decode_json,
+    describe_config,
+    openrlhf_entries,
+    parse_score,
+    refusal,
+    score_response,
+)
 from .routes_extra import add_extra_routes
 from .service import RewardService
+
+__all__ = ["ServerSettings", "create_app", "serve"]
 
 log = logging.getLogger("rewardkit.server")
 
 
-@dataclass(frozen=True)
-class ServerSettings:
-    """Limits and policies of one server; the defaults suit a trainer on the same network."""
-
-    max_body_mb: float = 64.0
-    max_samples: int = 16384
-    null_reward: float = 0.0
-    max_inflight_mb: float = 256.0
-
-    @property
-    def max_body_bytes(self) -> int:
-        return int(self.max_body_mb * 2**20)
-
-    @property
-    def max_inflight_bytes(self) -> int:
-        return max(self.max_body_bytes, int(self.max_inflight_mb * 2**20))
-
-
-class _Inflight:
-    """Bytes of request bodies being read, parsed or scored (one event loop: no lock needed)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.used = 0
-
-    def reserve(self, size: int) -> bool:
-        if self.used + size > self.limit:
-            return False
-        self.used += size
-        return True
-
-
 SERVICE = web.AppKey("service", RewardService)
 SETTINGS = web.AppKey("settings", ServerSettings)
-INFLIGHT = web.AppKey("inflight", _Inflight)
+INFLIGHT = web.AppKey("inflight", Inflight)
 STARTED = web.AppKey("started", float)
 #: (this front end's index, how many there are): see `rewardkit.server.frontends`.
 FRONTEND = web.AppKey("frontend", tuple)
@@ -91,10 +72,6 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     """Every failure is a JSON ``{"error": ...}``; a request's fault never takes the server down."""
     try:
         return await handler(request)
-    except ProtocolError as exc:
-        return _error(exc.status, str(exc), exc.retry_after)
-    except InputError as exc:
-        return _error(400, str(exc))
     except web.HTTPRequestEntityTooLarge as exc:
         limit = request.app[SETTINGS].max_body_bytes
         return _error(exc.status, f"the request body is larger than this server's limit of {limit} bytes; "
@@ -103,40 +80,22 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         if exc.status < 400:
             raise
         return _error(exc.status, f"{exc.reason}: {request.method} {request.path}")
-    except ErrorBudgetExceeded as exc:
-        log.error("%s", exc)
-        return _error(503, str(exc))
-    except RewardkitError as exc:
-        log.error("%s %s failed: %s", request.method, request.path, exc)
-        return _error(503, f"{type(exc).__name__}: {exc}", retry_after=1)
     except Exception as exc:
-        log.exception("%s %s failed", request.method, request.path)
-        return _error(500, f"internal error: {type(exc).__name__}: {exc}")
+        refused = refusal(exc, f"{request.method} {request.path}")
+        return _error(refused.status, str(refused), refused.retry_after)
     finally:
         request.app[INFLIGHT].used -= request.get(_RESERVED, 0)
 
 
 async def _body(request: web.Request) -> Any:
     """The request's JSON document, read only once its size fits the server's memory bounds."""
-    settings, inflight = request.app[SETTINGS], request.app[INFLIGHT]
-    size = request.content_length
-    if size is not None and size > settings.max_body_bytes:
-        raise ProtocolError(413, f"the request body ({size} bytes) is larger than this server's limit of "
-                            f"{settings.max_body_bytes} bytes; send smaller batches or raise --max-body-mb")
-    reserve = settings.max_body_bytes if size is None else size
-    if not inflight.reserve(reserve):
-        raise ProtocolError(503, f"the server holds {inflight.used} bytes of requests in flight (limit "
-                            f"{inflight.limit}, --max-inflight-mb); retry shortly", retry_after=1)
-    request[_RESERVED] = reserve
+    request[_RESERVED] = admit(request.app[SETTINGS], request.app[INFLIGHT], request.content_length)
     return decode_json(await request.read())
 
 
 async def get_reward(request: web.Request) -> web.Response:
-    settings, service = request.app[SETTINGS], request.app[SERVICE]
-    doc = await _body(request)
-    if isinstance(doc, dict) and isinstance(doc.get("query"), list):
-        check_size(len(doc["query"]), settings.max_samples, "/get_reward")
-    entries = openrlhf.parse_request(doc, service.config.reference_column)
+    service = request.app[SERVICE]
+    entries = openrlhf_entries(await _body(request), service.config.reference_column, request.app[SETTINGS])
     results = await service.score(openrlhf.samples_of(entries))
     return _json(service.replies.reply(entries, results))
 
@@ -169,7 +128,7 @@ def create_app(config: CompositionConfig, workers: int, settings: ServerSettings
     settings = settings or ServerSettings()
     app = web.Application(middlewares=[json_errors], client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
-    app[INFLIGHT] = _Inflight(settings.max_inflight_bytes)
+    app[INFLIGHT] = Inflight(settings.max_inflight_bytes)
     app[STARTED] = time.monotonic()
     app[FRONTEND] = (0, 1)
 
@@ -233,6 +192,43 @@ def serve(config: CompositionConfig, host: str, port: int, workers: int,
     tune_interpreter()
     app = create_app(config, workers, settings)
     print_fn(f"======== Running on http://{host}:{sock.getsockname()[1]} ========")
-    web.run_app(app, sock=sock, shutdown_timeout=shutdown_timeout, print=None, access_log=None,
-                handle_signals=True)  # fmt: skip
+    run(app, sock, shutdown_timeout)
     return 0
+
+
+#: ``off`` serves every request through aiohttp, without the plain-HTTP path (`rewardkit.server.fastpath`).
+FAST_PATH_ENV = "REWARDKIT_FAST_PATH"
+
+
+def run(app: web.Application, sock: socket.socket, shutdown_timeout: float) -> None:
+    """Serve ``app`` on the listening ``sock`` until SIGINT/SIGTERM, as ``aiohttp.web.run_app`` does (the same
+    runner, signal handling and graceful shutdown), with OpenRLHF's plain requests taken by `FastSite`."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    main = loop.create_task(_serve_app(app, sock, shutdown_timeout))
+    try:
+        loop.run_until_complete(main)
+    except (web.GracefulExit, KeyboardInterrupt):
+        pass
+    finally:
+        if not main.done():
+            main.cancel()  # runs the runner's cleanup: stop accepting, finish requests in flight, stop workers
+            with contextlib.suppress(asyncio.CancelledError):
+                loop.run_until_complete(main)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+async def _serve_app(app: web.Application, sock: socket.socket, shutdown_timeout: float) -> None:
+    from .fastpath import FastSite
+
+    runner = web.AppRunner(app, handle_signals=True, access_log=None, shutdown_timeout=shutdown_timeout)
+    await runner.setup()
+    try:
+        fast = os.environ.get(FAST_PATH_ENV, "").strip().lower() not in ("off", "0", "no", "false")
+        site = FastSite(runner, sock, shutdown_timeout) if fast else web.SockSite(runner, sock)
+        await site.start()
+        settle_heap()
+        await asyncio.Event().wait()  # until a signal raises GracefulExit
+    finally:
+        await runner.cleanup()

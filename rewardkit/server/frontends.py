@@ -153,9 +153,7 @@ def _child(
     config: CompositionConfig, host: str, port: int, workers: int, settings: ServerSettings,
     shutdown_timeout: float, index: int, frontends: int,
 ) -> None:  # fmt: skip
-    from aiohttp import web
-
-    from .app import FRONTEND, create_app, tune_interpreter
+    from .app import FRONTEND, create_app, run, tune_interpreter
 
     # The parent's handlers were copied by fork; the child's own come from aiohttp's run_app.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -164,5 +162,4 @@ def _child(
     sock = listening_socket(host, port, reuse_port=True)
     app = create_app(config, workers, settings)
     app[FRONTEND] = (index, frontends)
-    web.run_app(app, sock=sock, shutdown_timeout=shutdown_timeout, print=None, access_log=None,
-                handle_signals=True)  # fmt: skip
+    run(app, sock, shutdown_timeout)

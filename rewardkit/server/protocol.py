@@ -17,15 +17,19 @@ Two request shapes:
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..config import CompositionConfig, walk_all
-from ..errors import did_you_mean
+from ..errors import ErrorBudgetExceeded, InputError, RewardkitError, did_you_mean
 from ..evaluate import Scored
+from ..integrations import openrlhf
 from ..rows import MISSING, completion_problem, row_sample
 from ..types import Sample
+
+log = logging.getLogger("rewardkit.server")
 
 SCORE_KEYS = ("samples", "details")
 #: Deepest document accepted: deeper values cost recursion when they are pickled to a worker process.
@@ -39,6 +43,79 @@ class ProtocolError(Exception):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Limits and policies of one server; the defaults suit a trainer on the same network."""
+
+    max_body_mb: float = 64.0
+    max_samples: int = 16384
+    null_reward: float = 0.0
+    max_inflight_mb: float = 256.0
+
+    @property
+    def max_body_bytes(self) -> int:
+        return int(self.max_body_mb * 2**20)
+
+    @property
+    def max_inflight_bytes(self) -> int:
+        return max(self.max_body_bytes, int(self.max_inflight_mb * 2**20))
+
+
+class Inflight:
+    """Bytes of request bodies being read, parsed or scored, over both HTTP paths of one front end (they
+    share its event loop: no lock needed)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def reserve(self, size: int) -> bool:
+        if self.used + size > self.limit:
+            return False
+        self.used += size
+        return True
+
+
+def admit(settings: ServerSettings, inflight: Inflight, size: int | None) -> int:
+    """Reserve a body's bytes before reading it: the bytes reserved (to give back once answered), or a 413
+    (over ``--max-body-mb``) or 503 (over what is left of ``--max-inflight-mb``). A body of unknown length
+    reserves the whole per-request limit."""
+    if size is not None and size > settings.max_body_bytes:
+        raise ProtocolError(413, f"the request body ({size} bytes) is larger than this server's limit of "
+                            f"{settings.max_body_bytes} bytes; send smaller batches or raise --max-body-mb")
+    reserve = settings.max_body_bytes if size is None else size
+    if not inflight.reserve(reserve):
+        raise ProtocolError(503, f"the server holds {inflight.used} bytes of requests in flight (limit "
+                            f"{inflight.limit}, --max-inflight-mb); retry shortly", retry_after=1)
+    return reserve
+
+
+def refusal(exc: Exception, where: str) -> ProtocolError:
+    """The one mapping of a failed request to its status and message, for every route and both HTTP paths:
+    the request's own fault is 4xx, an error budget past its limit or an outage 503, anything else a 500
+    with its traceback logged. Never raises: a request's fault never takes the server down."""
+    if isinstance(exc, ProtocolError):
+        return exc
+    if isinstance(exc, InputError):
+        return ProtocolError(400, str(exc))
+    if isinstance(exc, ErrorBudgetExceeded):
+        log.error("%s", exc)
+        return ProtocolError(503, str(exc))
+    if isinstance(exc, RewardkitError):
+        log.error("%s failed: %s", where, exc)
+        return ProtocolError(503, f"{type(exc).__name__}: {exc}", retry_after=1)
+    log.error("%s failed", where, exc_info=exc)
+    return ProtocolError(500, f"internal error: {type(exc).__name__}: {exc}")
+
+
+def openrlhf_entries(doc: Any, reference_column: str, settings: ServerSettings) -> list[Any]:
+    """A ``/get_reward`` document as OpenRLHF entries (a `Sample`, or why the row cannot be scored); 413
+    past ``--max-samples``, 400 for a body that is not the protocol."""
+    if isinstance(doc, dict) and isinstance(doc.get("query"), list):
+        check_size(len(doc["query"]), settings.max_samples, "/get_reward")
+    return openrlhf.parse_request(doc, reference_column)
 
 
 def decode_json(body: bytes) -> Any:

@@ -42,10 +42,16 @@ class RewardService:
 
     async def score(self, samples: Sequence[Sample]) -> list[Scored]:
         """Every sample's result, in order; raises `ErrorBudgetExceeded` when too many recent ones failed."""
+        return self.record(await self.future(samples))
+
+    def future(self, samples: Sequence[Sample]) -> asyncio.Future[list[Scored]]:
+        """A future of every sample's result on the running loop; pass its result through `record`."""
         if self.workers == 0:  # in-process scoring must not block the event loop
-            results = await asyncio.to_thread(self.scorer.score, samples)
-        else:
-            results = await self.scorer.score_async(samples)
+            return asyncio.get_running_loop().run_in_executor(None, self.scorer.score, samples)
+        return self.scorer.score_future(samples)
+
+    def record(self, results: list[Scored]) -> list[Scored]:
+        """Count a request's results and add them to the error budget (raises `ErrorBudgetExceeded`)."""
         with self._lock:
             self.served_requests += 1
             self.served_samples += len(results)
