@@ -146,6 +146,20 @@ def test_thread_cap() -> None:
     assert time.monotonic() - start < 20
 
 
+def test_the_thread_cap_binds_every_run_and_is_fresh_each_time() -> None:
+    """The fork server lives in its slot's pids cgroup and every run is born in it (no per-run move): each
+    run meets the cap, and none inherits the threads of the one before (the server kills them all)."""
+    fill = "import threading, time\nn = 0\ntry:\n    for _ in range(200):\n        threading.Thread(target=time.sleep, args=(3,), daemon=True).start()\n        n += 1\nexcept RuntimeError:\n    pass\n"
+    stdio = (fill + "print('capped' if 0 < n < 32 else n)", {"tests": [{"input": "", "output": "capped\n"}]})
+    call = (_as_call(fill + "assert 0 < n < 32, n"), PWN_CALL)
+    # slot 1 alone: each run finds the cap at the same height, so no thread of a run outlived it
+    results = _score([stdio, call, stdio, call], slots=1)
+    if "pids32" not in results[0].details["isolation"].split("+"):
+        pytest.skip("no pids cgroup on this machine")
+    assert [s.value for s in results] == [1.0] * 4, [s.reason for s in results]
+    _innocents_unaffected()
+
+
 def test_scratch_disk_quota() -> None:
     body = "chunk = b'x' * (4 << 20 - 1)\nfor i in range(300):\n    with open(f'f{i}', 'wb') as f:\n        f.write(chunk)"
     start = time.monotonic()

@@ -5,7 +5,8 @@ What runs where
 - The scorer (`client.py`) keeps one fork server per slot (`server.py`), started as ``python -I`` (inside
   bubblewrap when installed). At start the server isolates itself (`host.py`): new mount, network, IPC,
   UTS and pid namespaces (it is pid 1 of its own; a user namespace first when not root), /proc remounted,
-  a size- and inode-limited tmpfs over its scratch area, a pids cgroup for its programs.
+  a size- and inode-limited tmpfs over its scratch area, a pids cgroup it joins (so every process it
+  forks is born in it).
 - stdin/stdout runs (Python or a compiled C++ binary): one fork per run, locked down (`child.py`), runs the
   program; the grader compares its stdout and exit status in the scorer, as judges do.
 - call-based runs (HumanEval ``check(candidate)``, MBPP asserts and setup code, APPS ``fn_name``): two forks.

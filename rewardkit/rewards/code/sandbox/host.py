@@ -7,8 +7,8 @@
   remounted for the new pid namespace, and the server's ``kill(-1)`` after each run reaches every
   process it spawned and nothing else.
 - a size- and inode-limited tmpfs over the scratch area (the disk quota), private to the mount namespace.
-- a pids cgroup per slot (v1 or v2), which every program joins before it runs: a thread and process cap
-  that binds root too (RLIMIT_NPROC does not).
+- a pids cgroup per slot (v1 or v2), which the fork server joins at start, so every process it forks is
+  born in it: a thread and process cap that binds root too (RLIMIT_NPROC does not).
 Each layer is optional: what took effect is returned and recorded in every score's isolation level.
 """
 

@@ -299,6 +299,10 @@ def _isolate(config: dict[str, Any], inbox: int, outbox: int) -> list[str]:
             elif "mntns" in layers and host.mount_proc():
                 layers.append("proc")
     if config.get("cgroup"):  # made by the client (outside bubblewrap, which mounts /sys read-only)
+        # The server joins its pids cgroup and every process it forks is born in it: the judge, the
+        # program and all they start count against the cap (no run can leave: cgroupfs is not writable
+        # under Landlock). Raises when it cannot join: the server does not start without its layer.
+        host.join(config["cgroup"])
         layers.append(f"pids{config['nproc']}")
     work = os.path.join(config["scratch_base"], "work")
     os.makedirs(work, mode=0o711, exist_ok=True)
