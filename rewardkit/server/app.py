@@ -26,6 +26,7 @@ from aiohttp import web
 from ..config import CompositionConfig
 from ..integrations import openrlhf
 from ..runner import settle_heap
+from .fastpath import FastSite, FastStats
 from .protocol import (
     Inflight,
     ServerSettings,
@@ -49,6 +50,7 @@ SERVICE = web.AppKey("service", RewardService)
 SETTINGS = web.AppKey("settings", ServerSettings)
 INFLIGHT = web.AppKey("inflight", Inflight)
 STARTED = web.AppKey("started", float)
+FAST_STATS = web.AppKey("fast_stats", FastStats)
 #: (this front end's index, how many there are): see `rewardkit.server.frontends`.
 FRONTEND = web.AppKey("frontend", tuple)
 _RESERVED = web.RequestKey("reserved", int)
@@ -115,6 +117,7 @@ async def health(request: web.Request) -> web.Response:
         "inflight_bytes": request.app[INFLIGHT].used, "uptime_s": round(time.monotonic() - request.app[STARTED], 3),
         "frontend": request.app[FRONTEND][0], "frontends": request.app[FRONTEND][1],
         "event_loop": "uvloop" if type(asyncio.get_running_loop()).__module__.startswith("uvloop") else "asyncio",
+        "fast_path": request.app[FAST_STATS].to_json(),
     })  # fmt: skip
 
 
@@ -130,6 +133,7 @@ def create_app(config: CompositionConfig, workers: int, settings: ServerSettings
     app[SETTINGS] = settings
     app[INFLIGHT] = Inflight(settings.max_inflight_bytes)
     app[STARTED] = time.monotonic()
+    app[FAST_STATS] = FastStats()
     app[FRONTEND] = (0, 1)
 
     async def start_service(app: web.Application) -> None:
@@ -220,8 +224,6 @@ def run(app: web.Application, sock: socket.socket, shutdown_timeout: float) -> N
 
 
 async def _serve_app(app: web.Application, sock: socket.socket, shutdown_timeout: float) -> None:
-    from .fastpath import FastSite
-
     runner = web.AppRunner(app, handle_signals=True, access_log=None, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     try:

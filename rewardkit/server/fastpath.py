@@ -127,11 +127,23 @@ class _Date:
         return self.value
 
 
+class FastStats:
+    """What the plain-HTTP path did, for ``GET /health``: requests it answered, connections it handed on."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.handed_off = 0
+
+    def to_json(self) -> dict[str, int]:
+        return {"requests": self.requests, "handed_off": self.handed_off}
+
+
 class FastFront:
     """Shared by a front end's connections: the service, limits, aiohttp's protocol factory, open connections."""
 
     def __init__(self, service: RewardService, settings: ServerSettings, inflight: Inflight,
-                 fallback: Callable[[], asyncio.Protocol]) -> None:  # fmt: skip
+                 fallback: Callable[[], asyncio.Protocol], stats: FastStats) -> None:  # fmt: skip
+        self.stats = stats
         self.service = service
         self.settings = settings
         self.inflight = inflight
@@ -295,6 +307,7 @@ class FastConnection(asyncio.Protocol):
         self.buffer.clear()
         self.transport = None
         self.front.connections.discard(self)
+        self.front.stats.handed_off += 1
         handler = self.front.fallback()
         transport.set_protocol(handler)
         handler.connection_made(transport)
@@ -329,6 +342,7 @@ class FastConnection(asyncio.Protocol):
             self._refuse(head, exc)
         else:
             self._write(head, 200, reply)
+            self.front.stats.requests += 1
         self._serve()
         if self.eof and self.pending is None:
             self.close()
@@ -337,6 +351,7 @@ class FastConnection(asyncio.Protocol):
         refused = refusal(exc, "POST /get_reward")
         extra = b"" if refused.retry_after is None else b"Retry-After: %g\r\n" % refused.retry_after
         self._write(head, refused.status, {"error": str(refused), "status": refused.status}, extra)
+        self.front.stats.requests += 1
 
     def _write(self, head: Head, status: int, document: Any, extra: bytes = b"") -> None:
         transport = self.transport
@@ -368,12 +383,12 @@ class FastSite(web.SockSite):
 
     async def start(self) -> None:
         await web.BaseSite.start(self)  # registers the site with its runner
-        from .app import INFLIGHT, SERVICE, SETTINGS
+        from .app import FAST_STATS, INFLIGHT, SERVICE, SETTINGS
 
         app = self._runner.app  # type: ignore[attr-defined]
         fallback = self._runner.server
         assert fallback is not None
-        self.front = FastFront(app[SERVICE], app[SETTINGS], app[INFLIGHT], fallback)
+        self.front = FastFront(app[SERVICE], app[SETTINGS], app[INFLIGHT], fallback, app[FAST_STATS])
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(self.front.connection, sock=self._sock, backlog=self._backlog)
         self._sweeper = loop.create_task(self._sweep())

@@ -12,6 +12,7 @@ import pytest
 
 pytest.importorskip("aiohttp")
 
+from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient, TestServer
 
 from rewardkit.config import CompositionConfig, parse_config
@@ -23,16 +24,22 @@ from rewardkit.types import Sample
 
 from .._fixtures import HOSTILE, INFRA, config_of
 from ._rewards import nap_config
+from ._servers import serving
 
 MATH = {"name": "demo", "rewards": [{"name": "math"}, {"name": "think_format", "weight": 0.2}]}
 
 
-def run(config: CompositionConfig, workers: int, test: Callable[[TestClient[Any, Any]], Awaitable[None]],
+def run(config: CompositionConfig, workers: int, test: Callable[[Any], Awaitable[None]],
         settings: ServerSettings | None = None) -> None:  # fmt: skip
+    """Run ``test(client)`` against the app served by aiohttp alone, then as `rewardkit serve` serves it
+    (aiohttp behind the plain-HTTP path for ``POST /get_reward``): both must answer alike."""
+
     async def main() -> None:
         server = TestServer(create_app(config, workers, settings), host="127.0.0.1")
         async with TestClient(server) as client:
             await test(client)
+        async with serving(create_app(config, workers, settings)) as url, ClientSession(base_url=url) as session:
+            await test(session)
 
     asyncio.run(main())
 
