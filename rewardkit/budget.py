@@ -33,6 +33,7 @@ class ErrorBudget:
         #: raises while the window is over budget, so a lasting outage stops the run instead of one retry.
         self.reset_on_raise = reset_on_raise
         self._recent: dict[str, collections.deque[bool]] = {}
+        self._failed: dict[str, int] = {}  # failures in each window, kept as it slides (a server records per request)
         self._lock = threading.Lock()
 
     def record(self, results: Iterable[Scored]) -> None:
@@ -46,14 +47,21 @@ class ErrorBudget:
                     recent = self._recent.get(path)
                     if recent is None:
                         recent = self._recent[path] = collections.deque(maxlen=self.window)
-                    recent.append(score.is_masked)
+                        self._failed[path] = 0
+                    masked = score.is_masked
+                    if len(recent) == self.window:
+                        self._failed[path] += masked - recent[0]  # the oldest slides out
+                    else:
+                        self._failed[path] += masked
+                    recent.append(masked)
                     touched.add(path)
             for path in sorted(touched):
                 recent = self._recent[path]
-                failed, seen = sum(recent), len(recent)
+                failed, seen = self._failed[path], len(recent)
                 if seen >= self.min_samples and failed / seen > self.max_error_rate:
                     if self.reset_on_raise:
                         recent.clear()  # a caller that survives the error starts counting afresh
+                        self._failed[path] = 0
                     raise ErrorBudgetExceeded(
                         f"{failed} of the last {seen} scores of {path!r} failed "
                         f"(infrastructure errors, reward bugs or timeouts; more than max_error_rate "

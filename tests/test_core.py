@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rewardkit import Score, Status, compose
 from rewardkit.budget import ErrorBudget
@@ -145,6 +147,29 @@ def test_the_budget_counts_failures_over_recent_calls_and_ignores_not_applicable
     with pytest.raises(ErrorBudgetExceeded, match="3 of the last 4 scores of 't'"):
         budget.record(_scored(Status.ERROR))
     budget.record(_scored(Status.ERROR, Status.OK, Status.OK, Status.OK))  # counting starts afresh
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([Status.OK, Status.ERROR, Status.BUG, Status.NOT_APPLICABLE]),
+                         min_size=1, max_size=12), max_size=40),
+       st.booleans())  # fmt: skip
+def test_the_budget_decides_as_if_it_counted_its_whole_window_every_time(calls: list[list[Status]],
+                                                                         reset: bool) -> None:  # fmt: skip
+    """The sliding count kept per term (the server records every request) equals a fresh count of the window."""
+    budget = ErrorBudget(0.3, window=8, min_samples=4, reset_on_raise=reset)
+    window: list[bool] = []
+    for statuses in calls:
+        window = (window + [s is not Status.OK for s in statuses if s is not Status.NOT_APPLICABLE])[-8:]
+        over = len(window) >= 4 and sum(window) / len(window) > 0.3 and any(s is not Status.NOT_APPLICABLE
+                                                                           for s in statuses)  # fmt: skip
+        try:
+            budget.record(_scored(*statuses))
+        except ErrorBudgetExceeded as exc:
+            assert over and f"{sum(window)} of the last {len(window)} scores" in str(exc)
+            if reset:
+                window = []
+        else:
+            assert not over
 
 
 def test_the_budget_is_shared_by_concurrent_callers() -> None:

@@ -82,7 +82,8 @@ def parse_head(head: bytes) -> Head | None:
     Strict on purpose: anything OpenRLHF's client does not send, or that HTTP leaves to interpretation, is
     aiohttp's to judge.
     """
-    if b"\r" in head.replace(b"\r\n", b"") or b"\n" in head.replace(b"\r\n", b""):
+    ends = head.count(b"\r\n")
+    if head.count(b"\r") != ends or head.count(b"\n") != ends:
         return None  # a bare CR or LF: not a line end here
     lines = head.split(b"\r\n")
     match = _REQUEST_LINE.fullmatch(lines[0])
