@@ -63,11 +63,11 @@ class _Watch:
 
 
 class _Worker:
-    def __init__(self, ctx: Any, blob: bytes, task: TaskFn) -> None:
+    def __init__(self, ctx: Any, blob: bytes, task: TaskFn, one_job: bool) -> None:
         self.beat = ctx.Array("q", 4, lock=False)  # counter, seq, item, leaf
         self.beat[3] = _IDLE
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, self.beat, blob, task), daemon=False)
+        self.process = ctx.Process(target=_worker_main, args=(child, self.beat, blob, task, one_job), daemon=False)
         self.process.start()
         child.close()
         self.jobs: collections.deque[_Job] = collections.deque()
@@ -89,9 +89,14 @@ class _Worker:
 class WorkerPool:
     """Score chunks in worker processes: ``pool.map(payloads)`` yields results in input order."""
 
-    def __init__(self, config: CompositionConfig, task: TaskFn, workers: int | None = None) -> None:
+    def __init__(self, config: CompositionConfig, task: TaskFn, workers: int | None = None,
+                 one_job: bool = False) -> None:  # fmt: skip
+        """``one_job``: at most one job in flight per worker (a `Scorer` lane waits for each batch anyway). The
+        worker then reads its pipe in its own thread, with no reader thread: a hand-off fewer per round trip,
+        and no deadlock to prevent, since nothing is sent to a worker while its result may be on the way."""
         self.config = config
         self.task = task
+        self.one_job = one_job
         self.size = max(1, workers or default_workers())
         try:
             self._blob = pickle.dumps(config)
@@ -143,13 +148,15 @@ class WorkerPool:
 
     def _start(self) -> None:
         while len(self._workers) < self.size:
-            self._workers.append(_Worker(self._ctx, self._blob, self.task))
+            self._workers.append(_Worker(self._ctx, self._blob, self.task, self.one_job))
 
     def _dispatch(self, queue: collections.deque[_Job]) -> None:
         # Two jobs per worker, so it never idles on a round trip. No deadlock: a thread in the worker always
         # drains its pipe, so the parent's send returns even while the worker is blocked sending a result.
+        # With ``one_job`` there is no such thread, and never a second job.
+        limit = 1 if self.one_job else 2
         for worker in self._workers:
-            while queue and len(worker.jobs) < 2:
+            while queue and len(worker.jobs) < limit:
                 job = queue.popleft()
                 worker.jobs.append(job)
                 worker.conn.send((job.seq, job.payload, job.forced))
@@ -268,14 +275,18 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-def _worker_main(conn: Any, beat: Any, blob: bytes, task: TaskFn) -> None:
+def _worker_main(conn: Any, beat: Any, blob: bytes, task: TaskFn, one_job: bool = False) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     config = pickle.loads(blob)
     settle_heap()
     first = True
-    inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
-    threading.Thread(target=_receive, args=(conn, inbox), daemon=True).start()
+    inbox: Any
+    if one_job:
+        inbox = _Direct(conn)
+    else:
+        inbox = queue.SimpleQueue()
+        threading.Thread(target=_receive, args=(conn, inbox), daemon=True).start()
 
     def heartbeat(item: int, leaf: int) -> None:
         beat[2] = item
@@ -294,6 +305,19 @@ def _worker_main(conn: Any, beat: Any, blob: bytes, task: TaskFn) -> None:
         if first:  # the first chunk imported what the rewards load lazily (sympy, parsers): keep that too
             first = False
             settle_heap()
+
+
+class _Direct:
+    """The worker's own reads of its pipe, for pools that send one job at a time (``one_job``)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def get(self) -> Any:
+        try:
+            return self.conn.recv()
+        except (EOFError, OSError):
+            return None
 
 
 def _receive(conn: Any, inbox: queue.SimpleQueue[Any]) -> None:

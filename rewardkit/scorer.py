@@ -192,7 +192,7 @@ class Scorer:
                 self._idle -= 1
 
     def _lane(self) -> None:
-        pool = WorkerPool(self.config, evaluate_chunk, 1)
+        pool = WorkerPool(self.config, evaluate_chunk, 1, one_job=True)
         try:
             stop = False
             while not stop and (first := self._wait_for_work()) is not None:
@@ -211,7 +211,7 @@ class Scorer:
                     settle.send()
                     if isinstance(exc, WorkerError):
                         pool.close()  # start afresh with a new worker process
-                        pool = WorkerPool(self.config, evaluate_chunk, 1)
+                        pool = WorkerPool(self.config, evaluate_chunk, 1, one_job=True)
                     continue
                 at = 0
                 for p in parts:
