@@ -39,3 +39,12 @@ def test_the_fork_server_carries_the_sandbox_alone_not_the_library() -> None:
     program += "print('alone' if not library and 'yaml' not in sys.modules else library)"
     [score] = _score([(program, {"tests": [{"input": "", "output": "alone\n"}]})])
     assert (score.value, score.status) == (1.0, Status.OK), score.reason
+
+
+def test_the_fork_server_runs_no_site_but_programs_keep_what_site_gives() -> None:
+    # `python -S`: no .pth file of site-packages runs in the server (they imported ~80 modules, threading's
+    # at-fork hook among them, into every fork); programs still find site-packages and the site builtins.
+    program = "import sys, threading\nassert sys.flags.no_site and any(p.endswith('site-packages') for p in sys.path)\n"
+    program += "assert callable(exit) and callable(quit) and repr(help) and repr(copyright)\nquit(0)"
+    [score] = _score([(program, {"tests": [{"input": "", "output": ""}]})])
+    assert (score.value, score.status) == (1.0, Status.OK), score.reason
