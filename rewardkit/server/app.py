@@ -26,7 +26,7 @@ from aiohttp import web
 from ..config import CompositionConfig
 from ..integrations import openrlhf
 from ..runner import settle_heap
-from .fastpath import FastSite, FastStats
+from .fastpath import KEEPALIVE_S, FastSite, FastStats
 from .protocol import (
     Inflight,
     ServerSettings,
@@ -224,7 +224,8 @@ def run(app: web.Application, sock: socket.socket, shutdown_timeout: float) -> N
 
 
 async def _serve_app(app: web.Application, sock: socket.socket, shutdown_timeout: float) -> None:
-    runner = web.AppRunner(app, handle_signals=True, access_log=None, shutdown_timeout=shutdown_timeout)
+    runner = web.AppRunner(app, handle_signals=True, access_log=None, shutdown_timeout=shutdown_timeout,
+                           keepalive_timeout=KEEPALIVE_S)  # fmt: skip
     await runner.setup()
     try:
         fast = os.environ.get(FAST_PATH_ENV, "").strip().lower() not in ("off", "0", "no", "false")

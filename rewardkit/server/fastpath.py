@@ -52,8 +52,9 @@ from .service import RewardService
 MAX_HEAD = 8190
 #: Bytes a connection may buffer beyond the request being answered before reading pauses.
 MAX_BUFFER = 1 << 20
-#: Seconds an idle keep-alive connection stays open (aiohttp's default ``keepalive_timeout``).
-KEEPALIVE_S = 3630.0
+#: Seconds an idle keep-alive connection stays open (``aiohttp.web.run_app``'s ``keepalive_timeout``; the
+#: server's aiohttp runner is given the same).
+KEEPALIVE_S = 75.0
 _SWEEP_S = 15.0
 
 _REQUEST_LINE = re.compile(rb"POST /get_reward HTTP/1\.([01])")

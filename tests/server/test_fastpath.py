@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 
 from rewardkit.config import parse_config
 from rewardkit.server.app import create_app
-from rewardkit.server.fastpath import parse_head
-from rewardkit.server.protocol import ServerSettings
+from rewardkit.server.fastpath import KEEPALIVE_S, FastConnection, FastFront, FastStats, parse_head
+from rewardkit.server.protocol import Inflight, ServerSettings
 
 from ._rewards import nap_config
 from ._servers import exchange, post, read_response, serving
@@ -248,5 +248,30 @@ def test_a_body_past_the_limits_is_aiohttps_to_refuse() -> None:
         async with serving(create_app(parse_config(MATH), 1, settings_)) as url:
             [(status, _, body)] = await exchange(url, post("/get_reward", b'{"query": ["' + b"x" * 4000 + b'"]}'))
             assert status == 413 and "--max-body-mb" in json.loads(body)["error"]
+
+    asyncio.run(main())
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.closed = False
+
+    def get_extra_info(self, name: str) -> None:
+        return None
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_idle_keep_alive_connections_are_closed_and_busy_ones_kept() -> None:
+    async def main() -> None:
+        front = FastFront(None, ServerSettings(), Inflight(1 << 20), lambda: asyncio.Protocol(), FastStats())  # type: ignore[arg-type]
+        idle, busy, fresh = (FastConnection(front) for _ in range(3))
+        for conn in (idle, busy, fresh):
+            conn.connection_made(_Transport())  # type: ignore[arg-type]
+        idle.last_active = busy.last_active = time.monotonic() - KEEPALIVE_S - 1
+        busy.pending = asyncio.get_running_loop().create_future()  # a sample being scored
+        front.sweep()
+        assert [c.transport.closed for c in (idle, busy, fresh)] == [True, False, False]  # type: ignore[union-attr]
 
     asyncio.run(main())
