@@ -14,6 +14,5 @@ def test_the_prepared_filter_is_the_filter_for_that_pid(pid: int) -> None:
     seccomp.prepare()
     prepared = seccomp._prepared
     assert prepared is not None
-    for i in prepared.pid_at:
-        prepared.array[i].k = pid
+    prepared.set_pid(pid)  # what `install` does in each child
     assert [(i.code, i.jt, i.jf, i.k) for i in prepared.array] == seccomp._program(pid, None)
