@@ -116,10 +116,7 @@ def _has_uvloop() -> bool:
     return True
 
 
-# Not ("asyncio", "2"): with the standard loop and two front ends, one request in a batch of 32 sometimes got
-# no answer when this test ran fourth in a row of servers (5 of 8 runs of tests/server + two other files; never
-# alone, never on uvloop). That is an open bug, reported in issue #11's note; uvloop is now the default.
-@pytest.mark.parametrize(("choice", "frontends"), [("", "1"), ("", "2"), ("asyncio", "1")])
+@pytest.mark.parametrize(("choice", "frontends"), [("", "1"), ("", "2"), ("asyncio", "1"), ("asyncio", "2")])
 def test_each_front_end_runs_uvloop_where_installed_unless_told_not_to(tmp_path: Path, frontends: str,
                                                                         choice: str) -> None:  # fmt: skip
     proc, url = start(tmp_path, "--frontends", frontends, "--workers", "1", env={"REWARDKIT_EVENT_LOOP": choice})
