@@ -2,11 +2,11 @@
 
 What runs where
 ---------------
-- The scorer (`client.py`) keeps one fork server per slot (`server.py`), started as ``python -I`` (inside
-  bubblewrap when installed). At start the server isolates itself (`host.py`): new mount, network, IPC,
-  UTS and pid namespaces (it is pid 1 of its own; a user namespace first when not root), /proc remounted,
-  a size- and inode-limited tmpfs over its scratch area, a pids cgroup it joins (so every process it
-  forks is born in it).
+- The scorer (`client.py`) keeps one fork server per slot (`server.py`), started as ``python -I -S`` (no
+  ``site``: no .pth file of site-packages runs in it) inside bubblewrap when installed. At start the
+  server isolates itself (`host.py`): new mount, network, IPC, UTS and pid namespaces (it is pid 1 of its
+  own; a user namespace first when not root), /proc remounted, a size- and inode-limited tmpfs over its
+  scratch area, a pids cgroup it joins (so every process it forks is born in it).
 - stdin/stdout runs (Python or a compiled C++ binary): one fork per run, locked down (`child.py`), runs the
   program; the grader compares its stdout and exit status in the scorer, as judges do.
 - call-based runs (HumanEval ``check(candidate)``, MBPP asserts and setup code, APPS ``fn_name``): two forks.
@@ -14,7 +14,10 @@ What runs where
   server, and the candidate forked from the server, never hold the tests), locks itself down in a
   Landlock domain of its own, and runs the tests (`judge.py`) with each of the solution's names bound to
   a proxy. The **candidate** process runs the solution and answers calls (`candidate.py`). The judge's
-  report (one verdict per test) goes to the server on a file only the two of them hold.
+  report (one verdict per test) goes to the server on a file only the two of them hold. Both are fresh
+  forks for every run: a judge kept from run to run would carry what a candidate can steer (modules its
+  names made the judge import, memory it made it allocate, CPU time against its limit) into the next
+  run's verdict.
 
 What crosses
 ------------
@@ -40,7 +43,8 @@ Landlock (read-only system paths, write only the run's scratch, no TCP; ABI >= 6
 unix sockets out of the domain), seccomp (no fork or exec, no sockets at all, no ``kill``/``prlimit``/
 scheduling/ptrace on any process but itself), pid and network namespaces (no host process or socket to
 reach), rlimits (CPU, address space, file size, open files, no core) re-applied to every run, the pids
-cgroup (threads and processes; RLIMIT_NPROC does not bind root), the scratch quota, a wall-clock backstop
+cgroup (threads and processes, the server's and the judge's counted too; RLIMIT_NPROC does not bind
+root; no run can leave it, cgroupfs is not writable under Landlock), the scratch quota, a wall-clock backstop
 per run (and a row whose run slept past it skips its other runs), every capability dropped as root.
 After each run the server kills everything in its pid namespace and empties the scratch directory (one per
 server, so that the Landlock rulesets are built once; a directory that cannot be emptied is replaced, so no
