@@ -53,11 +53,10 @@ def strip_special_suffix(text: str) -> str:
         at = end
         while at and text[at - 1].isspace():
             at -= 1
-        if not at or text[at - 1] not in _SUFFIX_ENDS:
+        # One C-level test of every token first: most responses end in no token, or in one (then in text).
+        if not at or text[at - 1] not in _SUFFIX_ENDS or not text.endswith(SPECIAL_SUFFIXES, 0, at):
             break
-        token = next((t for t in SPECIAL_SUFFIXES if text.startswith(t, at - len(t))), None)
-        if token is None:
-            break
+        token = next(t for t in SPECIAL_SUFFIXES if text.startswith(t, at - len(t)))
         end = at - len(token)
     return text if end == len(text) else text[:end]
 

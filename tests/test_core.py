@@ -26,7 +26,7 @@ from rewardkit.compose import Composition
 from rewardkit.errors import ErrorBudgetExceeded, InputError
 from rewardkit.evaluate import Scored, evaluate_chunk
 from rewardkit.io import AtomicWriter
-from rewardkit.rows import call_samples, clean_completion, row_sample, strip_special_suffix
+from rewardkit.rows import SPECIAL_SUFFIXES, call_samples, clean_completion, row_sample, strip_special_suffix
 from rewardkit.scorer import Scorer
 from rewardkit.stats import Stats, trainer_metrics
 from rewardkit.types import Sample, completion_text
@@ -57,6 +57,27 @@ WELL_FORMED = "<think>2 + 2 = 4</think>\n<answer>4</answer>"
 )
 def test_trailing_special_tokens_are_removed(text: str, expected: str) -> None:
     assert strip_special_suffix(text) == expected
+
+
+def _strip_reference(text: str) -> str:
+    """The specification, slowly: while the text, without its trailing whitespace, ends in a whole token
+    (the first in `SPECIAL_SUFFIXES` order), cut that whitespace and the token."""
+    end = len(text)
+    while True:
+        at = len(text[:end].rstrip())
+        token = next((t for t in SPECIAL_SUFFIXES if text[:at].endswith(t)), None)
+        if not at or token is None:
+            return text[:end]
+        end = at - len(token)
+
+
+_PIECES = st.sampled_from([*SPECIAL_SUFFIXES, " ", "\n", "\t", "x", ">", "]", "<|", "end", "|>", "<pad", "s>"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES, max_size=12).map("".join))
+def test_removing_trailing_tokens_matches_its_specification(text: str) -> None:
+    assert strip_special_suffix(text) == _strip_reference(text)
 
 
 def test_think_format_passes_a_response_decoded_with_special_tokens() -> None:
