@@ -1,6 +1,6 @@
 """Load benchmark of `rewardkit serve` as OpenRLHF drives it: one sample per ``/get_reward`` request.
 
-    python benchmarks/bench_server.py [--concurrency 64 256] [--requests 3000] [--workers 2] [--frontends 2]
+    python benchmarks/bench_server.py [--concurrency 64 256] [--requests 10000] [--workers 2] [--frontends 2]
                                       [--fresh-connections] [--url http://host:port]
 
 Starts the server on loopback with format + math (``think_format`` 0.2, ``math`` 1.0), warms it, then for
@@ -11,15 +11,18 @@ Responses are OpenAI's model-written GSM8K solutions (tests/data/math, 5,276 row
 in ``<think>``/``<answer>`` tags. ``--fresh-connections`` opens a connection per request, as OpenRLHF's
 client does (one aiohttp session per request); by default connections are kept alive.
 
-The load generator is a minimal HTTP/1.1 client on a bare asyncio protocol in its own process, so that on
-a small machine the CPU goes to the server, not to the client. Exits 1 unless every reply is a 200 with one
-reward and a score in [0, 1].
+The load generator is a minimal HTTP/1.1 client on a bare protocol (uvloop where installed) in its own
+process, so that on a small machine the CPU goes to the server, not to the client; replies are checked
+after each level, not while it is timed. Exits 1 unless every reply is a 200 with one reward and a score
+in [0, 1]. ``REWARDKIT_FAST_PATH=off`` in the environment measures the server with every request going
+through aiohttp (`rewardkit.server.fastpath` explains the difference).
 
 Measured 2026-12-01 on the project's 2-core machine (the load generator on the same cores), keep-alive,
-3 runs each: ``--frontends 2``: concurrency 64 p99 41-45 ms at 2,490-2,950 samples/s, 256 p99 149-170 ms at
-2,370-2,750 samples/s; ``--frontends 1``: 64 p99 46 ms at 2,080/s, 256 p99 190 ms at 2,070/s. With 256
-requests in flight a p99 of 100 ms needs more than 2,560 answers/s by Little's law alone (about 3,500/s
-with a normal tail): the cores, shared with the generator, are the limit there, not waiting.
+10,000 requests per level. ``--frontends 2`` (5 runs): concurrency 64 p99 24.6-29.7 ms at 3,570-4,090
+samples/s; 256 p99 83.4-94.8 ms at 3,720-4,780 samples/s. The same with ``REWARDKIT_FAST_PATH=off`` (2
+runs): 64 p99 47.0-49.0 ms at 2,470-2,540/s; 256 p99 142-156 ms at 2,490-2,730/s. ``--frontends 1`` (2
+runs): 64 p99 37-38 ms at 2,700-2,790/s; 256 p99 124-132 ms at 3,060-3,190/s. Per request, CPU went from
+~470 to ~250 µs in a front end (``/proc``); the rest is the workers (~190 µs a sample) and the generator.
 """
 
 from __future__ import annotations
