@@ -13,6 +13,7 @@ import json
 import socket
 import struct
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ import pytest
 pytest.importorskip("aiohttp")
 
 from aiohttp import ClientSession
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rewardkit.config import parse_config
@@ -30,6 +31,22 @@ from rewardkit.server.protocol import Inflight, ServerSettings
 
 from ._rewards import nap_config
 from ._servers import exchange, post, read_response, serving
+
+
+@pytest.fixture(autouse=True, params=["asyncio", "uvloop"])
+def event_loop_kind(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test on the standard loop and on uvloop (what `rewardkit serve` runs: its transports differ)."""
+    if request.param == "asyncio":
+        yield "asyncio"
+        return
+    uvloop = pytest.importorskip("uvloop")
+    previous = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    try:
+        yield "uvloop"
+    finally:
+        asyncio.set_event_loop_policy(previous)
+
 
 MATH = {"name": "demo", "rewards": [{"name": "math"}, {"name": "think_format", "weight": 0.2}]}
 BODY = json.dumps({"query": ["<|user|>1+1?<|assistant|><think>ok</think><answer>2</answer><|im_end|>"],
@@ -147,7 +164,7 @@ def test_a_client_cannot_tell_the_plain_path_from_aiohttp() -> None:
     asyncio.run(main())
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.integers(min_value=1, max_value=len(BODY) * 3), max_size=6))
 def test_any_split_of_a_pipelined_stream_gets_the_same_answers(cuts: list[int]) -> None:
     stream = post("/get_reward", BODY) + post("/get_reward", b"{oops") + post("/get_reward", BODY, "Connection: close")
