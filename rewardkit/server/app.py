@@ -27,6 +27,7 @@ from ..config import CompositionConfig
 from ..integrations import openrlhf
 from ..runner import settle_heap
 from .fastpath import KEEPALIVE_S, FastSite, FastStats
+from .frontends import BACKLOG
 from .protocol import (
     Inflight,
     ServerSettings,
@@ -229,7 +230,10 @@ async def _serve_app(app: web.Application, sock: socket.socket, shutdown_timeout
     await runner.setup()
     try:
         fast = os.environ.get(FAST_PATH_ENV, "").strip().lower() not in ("off", "0", "no", "false")
-        site = FastSite(runner, sock, shutdown_timeout) if fast else web.SockSite(runner, sock)
+        # The backlog again: create_server listens anew, with aiohttp's 128 unless told (256 trainers connecting
+        # at once overflowed it, and a dropped SYN costs its request a 1 s retransmit).
+        site = (FastSite(runner, sock, shutdown_timeout, backlog=BACKLOG) if fast
+                else web.SockSite(runner, sock, backlog=BACKLOG))  # fmt: skip
         await site.start()
         settle_heap()
         await asyncio.Event().wait()  # until a signal raises GracefulExit

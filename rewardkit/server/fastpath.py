@@ -209,6 +209,9 @@ class FastConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        # Nagle off, as aiohttp sets it: uvloop does too, but asyncio only for sockets made with proto TCP,
+        # and socket.create_server makes them with proto 0. With Nagle on, a reply written after its head
+        # waits for the client's delayed ACK (~40 ms) on a keep-alive connection.
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             with contextlib.suppress(OSError):

@@ -14,13 +14,17 @@ from rewardkit.server.fastpath import FastSite
 
 
 @contextlib.asynccontextmanager
-async def serving(app: web.Application, fast: bool = True, shutdown_timeout: float = 10.0) -> AsyncIterator[str]:
-    """The base URL of ``app`` served on loopback until the block ends (then shut down gracefully)."""
+async def serving(app: web.Application, fast: bool = True, shutdown_timeout: float = 10.0,
+                  sites: list[web.BaseSite] | None = None) -> AsyncIterator[str]:  # fmt: skip
+    """The base URL of ``app`` served on loopback until the block ends (then shut down gracefully); the site
+    is appended to ``sites`` when given."""
     sock = socket.create_server(("127.0.0.1", 0))
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     site = FastSite(runner, sock, shutdown_timeout) if fast else web.SockSite(runner, sock)
     await site.start()
+    if sites is not None:
+        sites.append(site)
     try:
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:

@@ -292,3 +292,22 @@ def test_idle_keep_alive_connections_are_closed_and_busy_ones_kept() -> None:
         assert [c.transport.closed for c in (idle, busy, fresh)] == [True, False, False]  # type: ignore[union-attr]
 
     asyncio.run(main())
+
+
+def test_every_connection_it_answers_has_nagle_off() -> None:
+    """With Nagle on, a reply would wait for the client's delayed ACK (~40 ms) on a keep-alive connection;
+    asyncio leaves it on for the sockets `rewardkit serve` listens on (made with proto 0)."""
+
+    async def main() -> None:
+        sites: list[Any] = []
+        async with serving(create_app(parse_config(MATH), 1), sites=sites) as url:
+            host, port = url.removeprefix("http://").split(":")
+            reader, writer = await asyncio.open_connection(host, int(port))
+            writer.write(post("/get_reward", BODY))
+            assert (await asyncio.wait_for(read_response(reader), 30))[0] == 200
+            [conn] = sites[0].front.connections
+            sock = conn.transport.get_extra_info("socket")
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+            writer.close()
+
+    asyncio.run(main())

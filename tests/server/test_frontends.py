@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -129,6 +130,23 @@ def test_each_front_end_runs_uvloop_where_installed_unless_told_not_to(tmp_path:
         with ThreadPoolExecutor(8) as pool:  # the lanes settle requests on this loop from their threads
             replies = list(pool.map(lambda _: post(f"{url}/get_reward", body), range(32)))
         assert all(status == 200 and reply["rewards"] == [pytest.approx(1.2)] for status, reply in replies)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+
+
+@pytest.mark.skipif(shutil.which("ss") is None, reason="needs ss (iproute2) to read a listening socket's backlog")
+@pytest.mark.parametrize("frontends", ["1", "2"])
+def test_the_listening_backlog_takes_a_trainer_connecting_at_once(tmp_path: Path, frontends: str) -> None:
+    """256 rollouts connect at once (OpenRLHF opens a connection per request). The event loop listens again
+    when the server starts: with aiohttp's default backlog of 128 the accept queue overflowed, and each SYN
+    dropped cost its request a 1 s retransmit (seen as p99 ~1 s in bench_server --fresh-connections)."""
+    proc, url = start(tmp_path, "--frontends", frontends, "--workers", frontends)
+    try:
+        port = url.rsplit(":", 1)[1]
+        listing = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=True)
+        backlogs = [int(line.split()[2]) for line in listing.stdout.splitlines() if line.strip()]
+        assert backlogs and all(b >= 1024 for b in backlogs), listing.stdout
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0
