@@ -16,6 +16,27 @@ plain data between them). Verdicts must agree with the baseline's on every progr
 
 Then the cost of the split itself, on one fork server: a stdin/stdout run vs a call-based run with no
 call, and the cost of one test call (a test making K calls, minus one making none).
+
+Measured 2026-12-01 on a 2-core VM (-j 2, one fork server per worker). Other jobs shared the machine, so
+plain's seconds moved 37-88 s from sitting to sitting: compare runs of one sitting. Last sitting, A/B
+alternating, same tree but for the sandbox (before: 8f0af83; after: this state):
+    plain s / rewardkit s / ratio, before: 36.84/8.92/4.13, 42.92/9.15/4.69, 42.58/9.13/4.66
+                                   after:  42.40/8.36/5.07, 39.68/9.47/4.19, 40.74/9.02/4.52
+i.e. the whole-CLI figure did not move beyond the noise (~4.5x; 4x in every run of that sitting, not
+5x): the per-run savings below are real on one fork server but small against the rest of a row's cost.
+Where a run went (per-stage timers and page-fault counts in the fork server and in both children; perf
+on the whole bench): 2/3 of the CPU is the kernel, and most of that is memory: copy-on-write faults as a
+fork first writes the server's pages (~17%), tearing the fork's address space down at exit (~12%), the
+fork's copy of the page tables (~7%). Before -> after, one call-based run: page faults 1202 -> 990-1030
+(server + judge + candidate); a child's CPU before its first line 1.1 -> 0.45 ms (230 -> 107 faults:
+the server no longer runs site-packages' .pth files, which loaded threading and ~80 modules); the
+candidate's move into the pids cgroup 0.4-3.6 ms -> 0 (the server is in it, forks are born there);
+replacing the std streams 53 -> 15 faults; the seccomp install 58 -> 34 faults; and the compiler's state
+(AST node types) built once in the server, not in every fork that compiles a program or tests (a
+server loaded from __pycache__ never compiled anything: +250 faults, +3-4 ms a run). Still there, per child:
+fork ~0.8 ms in the server, lock-down ~1 ms (seccomp ~0.3 ms of it, mostly the kernel compiling the
+filter), exit 1.2-1.9 ms; per test call ~90-130 us. A judge kept across runs would save a whole fork, but
+is not safe (see the sandbox package's docstring).
 """
 
 from __future__ import annotations
