@@ -24,6 +24,11 @@ alternating, same tree but for the sandbox (before: 8f0af83; after: this state):
                                    after:  42.40/8.36/5.07, 39.68/9.47/4.19, 40.74/9.02/4.52
 i.e. the whole-CLI figure did not move beyond the noise (~4.5x; 4x in every run of that sitting, not
 5x): the per-run savings below are real on one fork server but small against the rest of a row's cost.
+Then on a quiet machine (nothing else running; 3 runs): 44.36/9.60/4.62, 45.28/8.93/5.07, 41.80/8.58/4.87,
+split cost: stdin/stdout run 4.1-4.9 ms, call-based run 7.1-8.3 ms, one test call 96-110 us (the first
+run of the day, before these changes: 48.18/11.67/4.13; 7.52 ms, 11.39 ms, 129 us). Of ~9 s, about 1 s
+is fixed: the CLI's import (~0.45 s, a third of it building dataclasses and compiling regexes), worker and
+fork-server start-up, and shutdown.
 Where a run went (per-stage timers and page-fault counts in the fork server and in both children; perf
 on the whole bench): 2/3 of the CPU is the kernel, and most of that is memory: copy-on-write faults as a
 fork first writes the server's pages (~17%), tearing the fork's address space down at exit (~12%), the
