@@ -1,7 +1,8 @@
 """The aiohttp application: routes, JSON errors, bounded request memory, graceful shutdown.
 
-aiohttp is imported here only, and this module only when the server is used (the ``serve`` extra).
-Handlers never score on the event loop: `RewardService` hands the samples to the core's `Scorer`.
+aiohttp is imported by the server's modules only (here, `fastpath`, `routes_extra`), and those only when
+the server is used (the ``serve`` extra). Handlers never score on the event loop: `RewardService` hands the
+samples to the core's `Scorer`. `run` serves the app with OpenRLHF's plain requests taken by `fastpath`.
 
 Memory: a body is read only after its size is known to fit both ``--max-body-mb`` (else 413) and what is
 left of ``--max-inflight-mb`` over every request being read, parsed or scored (else 503 with

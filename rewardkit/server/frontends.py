@@ -155,7 +155,7 @@ def _child(
 ) -> None:  # fmt: skip
     from .app import FRONTEND, create_app, run, tune_interpreter
 
-    # The parent's handlers were copied by fork; the child's own come from aiohttp's run_app.
+    # The parent's handlers were copied by fork; the child's own come from aiohttp's runner (`app.run`).
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     tune_interpreter()
