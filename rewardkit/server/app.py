@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import os
 import socket
 import sys
@@ -44,8 +43,6 @@ from .routes_extra import add_extra_routes
 from .service import RewardService
 
 __all__ = ["ServerSettings", "create_app", "serve"]
-
-log = logging.getLogger("rewardkit.server")
 
 
 SERVICE = web.AppKey("service", RewardService)

@@ -48,17 +48,8 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bytes
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
     fields = {k.strip().lower(): v.strip() for k, _, v in (line.partition(b":") for line in head.split(b"\r\n")[1:])}
-    if b"content-length" in fields:
-        body = await reader.readexactly(int(fields[b"content-length"]))
-    elif fields.get(b"transfer-encoding", b"").lower() == b"chunked":
-        body = b""
-        while (size := int((await reader.readuntil(b"\r\n")).strip(), 16)) > 0:
-            body += await reader.readexactly(size)
-            await reader.readexactly(2)
-        await reader.readuntil(b"\r\n")
-    else:
-        body = await reader.read()
-    return status, head, body
+    # Both paths answer with a Content-Length (aiohttp's web.Response and the plain path alike).
+    return status, head, await reader.readexactly(int(fields[b"content-length"]))
 
 
 def post(path: str, body: bytes, *fields: str, version: str = "1.1") -> bytes:
